@@ -21,6 +21,7 @@ enum class ErrorCode {
   kPreconditionFailed,
   kPayloadTooLarge,
   kHeaderTooLarge,
+  kRequestTimeout,
   kUnsupportedMediaType,
   kRangeNotSatisfiable,
   kRateLimited,
@@ -34,6 +35,7 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   std::string detail;
+  int retry_after_seconds = 0;  // for kRateLimited and kStorageUnavailable: the Retry-After
 
   static Error BadRequest(std::string message) { return {ErrorCode::kBadRequest, std::move(message), {}}; }
   static Error InvalidPath(std::string message) { return {ErrorCode::kInvalidPath, std::move(message), {}}; }
@@ -57,9 +59,11 @@ struct Error {
   static Error RangeNotSatisfiable() {
     return {ErrorCode::kRangeNotSatisfiable, "range not satisfiable", {}};
   }
-  static Error RateLimited(std::string message) { return {ErrorCode::kRateLimited, std::move(message), {}}; }
+  static Error RateLimited(std::string message, int retry_after_seconds) {
+    return {ErrorCode::kRateLimited, std::move(message), {}, retry_after_seconds};
+  }
   static Error StorageUnavailable(std::string detail) {
-    return {ErrorCode::kStorageUnavailable, "storage is unavailable, retry later", std::move(detail)};
+    return {ErrorCode::kStorageUnavailable, "storage is unavailable, retry later", std::move(detail), 5};
   }
   static Error QuotaExceeded(std::string message) {
     return {ErrorCode::kQuotaExceeded, std::move(message), {}};

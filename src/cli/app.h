@@ -1,0 +1,29 @@
+// Wiring: turns the configuration into the running pieces. main() owns everything built here
+// and passes dependencies down by reference.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/config.h"
+#include "meta/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace coffer::cli {
+
+// Reads --config and the environment, and sets up logging. On a bad configuration prints one
+// line to stderr and returns nullopt.
+std::optional<Config> load_configuration(const GlobalOptions& global);
+
+// The database the configuration names (default: SQLite in the data dir), migrated.
+Result<std::unique_ptr<meta::MetadataStore>> open_database(const Config& config);
+
+// The object store the configuration names (default: a directory in the data dir).
+Result<std::unique_ptr<storage::ObjectStore>> open_object_store(const Config& config);
+
+// The base URL clients reach this node at: http.public_url, or http://<listen>.
+std::string public_base_url(const Config& config, std::uint16_t bound_port);
+
+}  // namespace coffer::cli

@@ -1,0 +1,82 @@
+#include "http/routes.h"
+
+#include "api/error_response.h"
+
+namespace coffer::http {
+namespace {
+
+using api::Method;
+
+Handler not_yet() {
+  return [](api::Request& request) {
+    return api::error_response(Error::NotFound("no such route"), request.request_id);
+  };
+}
+
+template <class T>
+Handler bind(const T* object, api::Response (T::*method)(api::Request&) const) {
+  return [object, method](api::Request& request) { return (object->*method)(request); };
+}
+
+}  // namespace
+
+Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) {
+  const Dispatch read = inline_reads ? Dispatch::kInline : Dispatch::kWorker;
+  const Dispatch write = Dispatch::kWorker;
+  Router r;
+  r.add({Method::kGet, "/healthz", BodyMode::kBuffered, Dispatch::kInline,
+         bind(h.service, &api::ServiceHandlers::healthz)});
+  r.add({Method::kGet, "/readyz", BodyMode::kBuffered, Dispatch::kWorker,
+         bind(h.service, &api::ServiceHandlers::readyz)});
+  if (with_metrics) {
+    r.add({Method::kGet, "/metrics", BodyMode::kBuffered, Dispatch::kInline,
+           bind(h.service, &api::ServiceHandlers::metrics)});
+  }
+  r.add({Method::kGet, "/api/v1/openapi.json", BodyMode::kBuffered, Dispatch::kInline,
+         bind(h.service, &api::ServiceHandlers::openapi)});
+
+  r.add({Method::kPost, "/api/v1/auth/token", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/me", BodyMode::kBuffered, read, not_yet()});
+
+  r.add({Method::kGet, "/api/v1/files", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPost, "/api/v1/files", BodyMode::kStream, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/files/{id}", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPatch, "/api/v1/files/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kDelete, "/api/v1/files/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/files/{id}/download", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/files/{id}/Download", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kPost, "/api/v1/files/{id}/download-url", BodyMode::kBuffered, read, not_yet()});
+
+  r.add({Method::kPost, "/api/v1/uploads", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kPost, "/api/v1/uploads/{id}/complete", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kDelete, "/api/v1/uploads/{id}", BodyMode::kBuffered, write, not_yet()});
+
+  r.add({Method::kGet, "/api/v1/permissions", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPost, "/api/v1/permissions", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kDelete, "/api/v1/permissions", BodyMode::kBuffered, write, not_yet()});
+
+  r.add({Method::kGet, "/api/v1/users", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPost, "/api/v1/users", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/users/{id}", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPatch, "/api/v1/users/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kDelete, "/api/v1/users/{id}", BodyMode::kBuffered, write, not_yet()});
+
+  r.add({Method::kGet, "/api/v1/tenants", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPost, "/api/v1/tenants", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/tenants/{id}", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPatch, "/api/v1/tenants/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kDelete, "/api/v1/tenants/{id}", BodyMode::kBuffered, write, not_yet()});
+
+  r.add({Method::kGet, "/blob/{key*}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kPut, "/blob/{key*}", BodyMode::kStream, write, not_yet()});
+  return r;
+}
+
+Router make_metrics_router(const Handlers& h) {
+  Router r;
+  r.add({Method::kGet, "/metrics", BodyMode::kBuffered, Dispatch::kInline,
+         bind(h.service, &api::ServiceHandlers::metrics)});
+  return r;
+}
+
+}  // namespace coffer::http

@@ -1,0 +1,20 @@
+// Every route of API.md, bound to its handler. Routes whose feature has not landed yet answer
+// 404 not_found, so that nothing pretends to work.
+#pragma once
+
+#include "api/service_handlers.h"
+#include "http/router.h"
+
+namespace coffer::http {
+
+struct Handlers {
+  const api::ServiceHandlers* service = nullptr;
+};
+
+// The public API router. `inline_reads`: metadata reads may run on I/O threads (SQLite).
+// `with_metrics`: serve /metrics here too (false when it has a listener of its own).
+Router make_api_router(const Handlers& handlers, bool inline_reads, bool with_metrics);
+// The router of a separate metrics listener: /metrics only.
+Router make_metrics_router(const Handlers& handlers);
+
+}  // namespace coffer::http
