@@ -1,0 +1,50 @@
+// The contract every ObjectStore backend must meet, as a value-parameterised GoogleTest suite.
+// A backend's test file instantiates it with a factory for fresh, empty stores:
+//
+//   INSTANTIATE_TEST_SUITE_P(Fs, ObjectStoreContract,
+//                            ::testing::Values(ContractBackendFactory{"fs", make_fs_backend}),
+//                            ContractBackendName);
+//
+// The tests use nothing but the ObjectStore interface, so they hold for S3 as for a directory.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/object_store.h"
+
+namespace coffer::storage::testing {
+
+// One store for one test. The destructor removes whatever the test left (a temporary directory,
+// the objects under a bucket prefix).
+class ContractBackend {
+ public:
+  virtual ~ContractBackend() = default;
+  virtual ObjectStore& store() = 0;
+};
+
+struct ContractBackendFactory {
+  std::string name;  // a test-name suffix: [A-Za-z0-9_]
+  // A fresh, empty store; nullptr skips the test (e.g. no S3 server configured).
+  std::function<std::unique_ptr<ContractBackend>()> make;
+};
+
+inline std::string ContractBackendName(
+    const ::testing::TestParamInfo<ContractBackendFactory>& info) {
+  return info.param.name;
+}
+
+class ObjectStoreContract : public ::testing::TestWithParam<ContractBackendFactory> {
+ protected:
+  void SetUp() override;
+  void TearDown() override { backend_.reset(); }
+  ObjectStore& store() { return backend_->store(); }
+
+ private:
+  std::unique_ptr<ContractBackend> backend_;
+};
+
+}  // namespace coffer::storage::testing
