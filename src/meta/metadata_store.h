@@ -17,6 +17,7 @@ namespace coffer::meta {
 
 // Called inside a write transaction with the current state of the file it is about to change,
 // so that the access decision and the write are one atomic step. Returning an error rolls back.
+// It must not call back into the store (a backend may hold its write lock meanwhile).
 using FileCheck = std::function<Result<void>(const FileView& current)>;
 
 enum class CommitMode {
@@ -26,7 +27,9 @@ enum class CommitMode {
 
 struct CommitRequest {
   std::string tenant_id;
-  std::string intent_id;   // dropped in the same transaction ("" if none)
+  // Dropped in the same transaction ("" if none). kNotFound if it is gone or a collector has
+  // claimed it (its object may already be deleted).
+  std::string intent_id;
   std::string new_file_id; // id for a created file
   std::string path;
   std::int64_t size = 0;
@@ -36,7 +39,9 @@ struct CommitRequest {
   std::string user_id;     // the committer: owner of a created file; whose grants `check` sees
   CommitMode mode = CommitMode::kCreate;
   FileCheck check;         // run on an existing file before it is replaced; may be empty
-  std::optional<std::string> if_match;  // ETag the existing file must have
+  // ETag the existing file must have ("*": any existing file); kPreconditionFailed also when
+  // there is no file at the path.
+  std::optional<std::string> if_match;
   SystemTime now;
   SystemTime replaced_not_before;       // when the replaced object may be deleted
 };
@@ -89,7 +94,7 @@ class MetadataStore {
   virtual Result<void> delete_tenant(const std::string& id, SystemTime now) = 0;
 
   // --- users ---
-  // kConflict if the username is taken in the tenant.
+  // kConflict if the username is taken in the tenant; kNotFound if the tenant is absent.
   virtual Result<void> create_user(const UserRecord& user) = 0;
   virtual Result<UserRecord> get_user(const std::string& tenant_id, const std::string& id) = 0;
   virtual Result<UserRecord> find_user_by_name(const std::string& tenant_id,
@@ -102,7 +107,8 @@ class MetadataStore {
   virtual Result<UserRecord> update_user(const std::string& tenant_id, const std::string& id,
                                          const UserPatch& patch) = 0;
   // Passes the user's files to `new_owner_id`, removes the grants the user holds, deletes the
-  // user. kConflict when it would leave the tenant without an enabled admin.
+  // user. kConflict when it would leave the tenant without an enabled admin, or when
+  // new_owner_id is the user; kNotFound if the user or the new owner is not in the tenant.
   virtual Result<void> delete_user(const std::string& tenant_id, const std::string& id,
                                    const std::string& new_owner_id) = 0;
 
