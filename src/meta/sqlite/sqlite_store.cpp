@@ -371,7 +371,7 @@ Result<void> SqliteStore::migrate() {
 
 Result<void> SqliteStore::ping() {
   std::error_code ec;
-  if (!std::filesystem::exists(path_, ec)) {
+  if (!std::filesystem::is_regular_file(path_, ec)) {
     return Error::StorageUnavailable("sqlite: database file " + path_ + " is missing");
   }
   return read([&](Connection& c) -> Result<void> {
