@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "auth/strict_json.h"
+#include "core/strict_json.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 
@@ -171,7 +171,7 @@ std::string_view curve_name(Curve crv) {
 
 Result<Jwk> Jwk::parse(std::string_view text) {
   auto object = parse_strict_json_object(text, "JWK");
-  if (!object) return invalid(object.error().detail);
+  if (!object) return invalid(object.error().message);
   return from_json(*object);
 }
 
@@ -343,7 +343,7 @@ std::string Jwk::thumbprint() const {
 
 Result<JwkSet> JwkSet::parse(std::string_view text) {
   auto value = parse_strict_json(text, "JWKS");
-  if (!value) return invalid(value.error().detail);
+  if (!value) return invalid(value.error().message);
   return from_json(*value);
 }
 

@@ -14,7 +14,7 @@
 #include <memory>
 #include <utility>
 
-#include "auth/strict_json.h"
+#include "core/strict_json.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 
@@ -260,7 +260,9 @@ Result<JwsParts> parse_compact(std::string_view token) {
   COFFER_TRY(std::string header_json, decode_segment(token.substr(0, dot1), "header"));
   COFFER_TRY(parts.payload, decode_segment(token.substr(dot1 + 1, dot2 - dot1 - 1), "payload"));
   COFFER_TRY(parts.signature, decode_segment(token.substr(dot2 + 1), "signature"));
-  COFFER_TRY(parts.header, parse_strict_json_object(header_json, "header"));
+  auto header = parse_strict_json_object(header_json, "header");
+  if (!header) return unauthenticated(header.error().message);
+  parts.header = std::move(*header);
 
   const json::value* alg = parts.header.if_contains("alg");
   if (alg == nullptr) return unauthenticated("header has no alg");

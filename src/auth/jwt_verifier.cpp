@@ -5,7 +5,7 @@
 #include <limits>
 #include <utility>
 
-#include "auth/strict_json.h"
+#include "core/strict_json.h"
 
 namespace coffer::auth {
 namespace {
@@ -91,7 +91,9 @@ Result<Claims> Verifier::verify(std::string_view token, SystemTime now) const {
                 std::to_string(config_.max_token_bytes));
   }
   COFFER_TRY(VerifiedJws verified, verify_compact(token, keys_));
-  COFFER_TRY(json::object payload, parse_strict_json_object(verified.parts.payload, "payload"));
+  auto parsed_payload = parse_strict_json_object(verified.parts.payload, "payload");
+  if (!parsed_payload) return fail(parsed_payload.error().message);
+  json::object payload = std::move(*parsed_payload);
 
   const std::int64_t now_s = to_unix_seconds(now);
   const std::int64_t leeway = config_.leeway.count();

@@ -20,8 +20,8 @@
 
 namespace coffer::meta::contract {
 
-// A fresh, migrated, empty store on each call. Returning nullptr skips the test (for a backend
-// whose server is not configured on this machine).
+// A fresh, migrated, empty store on each call. Returning nullptr fails the test (the backend's
+// server is not running: make test starts every server its tests need).
 using StoreFactory = std::function<std::unique_ptr<MetadataStore>()>;
 
 struct Backend {

@@ -28,7 +28,7 @@ class ContractBackend {
 
 struct ContractBackendFactory {
   std::string name;  // a test-name suffix: [A-Za-z0-9_]
-  // A fresh, empty store; nullptr skips the test (e.g. no S3 server configured).
+  // A fresh, empty store; nullptr fails the test (the backend's server is not running).
   std::function<std::unique_ptr<ContractBackend>()> make;
 };
 

@@ -1,11 +1,11 @@
-#include "auth/strict_json.h"
+#include "core/strict_json.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
-namespace coffer::auth {
+namespace coffer {
 namespace {
 
 TEST(StrictJson, AcceptsPlainObjects) {
@@ -20,8 +20,8 @@ TEST(StrictJson, RefusesDuplicateMembersAtAnyDepth) {
         R"({"":1,"":1})", R"({"a\u0062":1,"ab":2})"}) {
     auto v = parse_strict_json(text, "test");
     ASSERT_FALSE(v) << text;
-    EXPECT_EQ(v.error().code, ErrorCode::kUnauthenticated);
-    EXPECT_NE(v.error().detail.find("duplicate"), std::string::npos) << v.error().detail;
+    EXPECT_EQ(v.error().code, ErrorCode::kBadRequest);
+    EXPECT_NE(v.error().message.find("duplicate"), std::string::npos) << v.error().message;
   }
   // The same name in sibling objects is not a duplicate.
   EXPECT_TRUE(parse_strict_json(R"([{"a":1},{"a":2}])", "test"));
@@ -66,4 +66,4 @@ TEST(StrictJson, ManyMembersParseInLinearTime) {
 }
 
 }  // namespace
-}  // namespace coffer::auth
+}  // namespace coffer

@@ -1,11 +1,11 @@
-#include "auth/strict_json.h"
+#include "core/strict_json.h"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <string>
 #include <utility>
 
-namespace coffer::auth {
+namespace coffer {
 namespace {
 
 namespace json = boost::json;
@@ -89,10 +89,10 @@ std::size_t stored_members(const json::value& v) {
 }
 
 Error fail(std::string_view what, std::string_view why) {
-  std::string detail(what);
-  detail += ": ";
-  detail += why;
-  return Error::Unauthenticated(std::move(detail));
+  std::string message(what);
+  message += ": ";
+  message += why;
+  return Error::BadRequest(std::move(message));
 }
 
 }  // namespace
@@ -124,4 +124,4 @@ Result<json::object> parse_strict_json_object(std::string_view text, std::string
   return std::move(value.get_object());
 }
 
-}  // namespace coffer::auth
+}  // namespace coffer
