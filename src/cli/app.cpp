@@ -67,6 +67,12 @@ Result<std::unique_ptr<storage::ObjectStore>> open_object_store(const Config& co
   return Error::Internal("the s3:// object store is not built yet (the S3 backend issue adds it)");
 }
 
+Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,
+                                                                  const Clock& clock) {
+  COFFER_TRY(auth::SigningKey key, auth::load_signing_key(config.auth, config.data_dir));
+  return std::make_unique<auth::TokenAuthority>(std::move(key), config.auth, clock);
+}
+
 std::string public_base_url(const Config& config, std::uint16_t bound_port) {
   if (!config.http.public_url.empty()) return config.http.public_url;
   std::string listen = config.http.listen;

@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "auth/token_authority.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "meta/metadata_store.h"
 #include "storage/object_store.h"
@@ -22,6 +24,10 @@ Result<std::unique_ptr<meta::MetadataStore>> open_database(const Config& config)
 
 // The object store the configuration names (default: a directory in the data dir).
 Result<std::unique_ptr<storage::ObjectStore>> open_object_store(const Config& config);
+
+// Coffer's own token authority, with its signing key (generated into the data dir if needed).
+Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,
+                                                                  const Clock& clock);
 
 // The base URL clients reach this node at: http.public_url, or http://<listen>.
 std::string public_base_url(const Config& config, std::uint16_t bound_port);

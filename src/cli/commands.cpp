@@ -2,13 +2,22 @@
 
 #include <iostream>
 
+#include "api/auth_handlers.h"
+#include "api/permission_handlers.h"
 #include "api/service_handlers.h"
+#include "api/tenant_handlers.h"
+#include "api/user_handlers.h"
+#include "auth/password.h"
 #include "cli/app.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "service/directory.h"
 #include "service/health.h"
+#include "service/identity.h"
+#include "service/login.h"
+#include "service/permissions.h"
 
 namespace coffer::cli {
 namespace {
@@ -17,6 +26,20 @@ int not_yet(const char* what, const char* issue) {
   std::cerr << "coffer: " << what << " is not available yet (it arrives with the " << issue
             << " issue)\n";
   return 2;
+}
+
+int fail(const char* what, const Error& e) {
+  std::cerr << "coffer: " << what << ": " << e.message;
+  if (!e.detail.empty() && e.code != ErrorCode::kInternal) std::cerr << " (" << e.detail << ")";
+  if (e.code == ErrorCode::kInternal && !e.detail.empty()) std::cerr << ": " << e.detail;
+  std::cerr << "\n";
+  return 1;
+}
+
+std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d || d->count() < 1000) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
 }  // namespace
@@ -34,13 +57,35 @@ int run_serve(const GlobalOptions& global) {
     log::app().error("{} {}", store.error().message, store.error().detail);
     return 1;
   }
+  SystemClock clock;
+  auto tokens = make_token_authority(*config, clock);
+  if (!tokens) {
+    log::app().error("signing key: {} {}", tokens.error().message, tokens.error().detail);
+    return 1;
+  }
 
   Metrics metrics;
+  auth::PasswordHasher hasher;
   service::Health health(**db, **store);
+  service::Identity identity(**tokens, **db);
+  service::LoginThrottle throttle(
+      config->auth.max_login_failures,
+      std::chrono::duration_cast<std::chrono::seconds>(config->auth.login_lockout));
+  service::Login login(**db, hasher, **tokens, throttle, clock,
+                       std::chrono::duration_cast<std::chrono::seconds>(config->auth.token_ttl));
+  service::Directory directory(**db, **store, hasher, clock);
+  service::Permissions permissions(**db, clock);
+
   api::ServiceHandlers service_handlers(health, metrics);
-  http::Handlers handlers{&service_handlers};
+  api::AuthHandlers auth_handlers(login, identity, directory);
+  api::TenantHandlers tenant_handlers(identity, directory);
+  api::UserHandlers user_handlers(identity, directory);
+  api::PermissionHandlers permission_handlers(identity, permissions);
+  http::Handlers handlers{&service_handlers, &auth_handlers, &tenant_handlers, &user_handlers,
+                          &permission_handlers};
   const bool separate_metrics = !config->http.metrics_listen.empty();
-  http::Router api_router = http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
+  http::Router api_router =
+      http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
   http::Router metrics_router = http::make_metrics_router(handlers);
   std::vector<http::Listener> listeners{{config->http.listen, &api_router}};
   if (separate_metrics) listeners.push_back({config->http.metrics_listen, &metrics_router});
@@ -67,24 +112,94 @@ int run_migrate(const GlobalOptions& global) {
   auto config = load_configuration(global);
   if (!config) return 2;
   auto db = open_database(*config);
-  if (!db) {
-    std::cerr << "coffer: migrate: " << db.error().message << " " << db.error().detail << "\n";
-    return 1;
-  }
+  if (!db) return fail("migrate", db.error());
   std::cout << "database schema is up to date\n";
   return 0;
 }
 
-int run_token(const GlobalOptions&, const TokenOptions&) {
-  return not_yet("coffer token", "identity and access");
+int run_token(const GlobalOptions& global, const TokenOptions& options) {
+  if (options.operator_token == (!options.tenant.empty() || !options.user.empty()) ||
+      (!options.operator_token && (options.tenant.empty() || options.user.empty()))) {
+    std::cerr << "coffer: token: give --operator, or --tenant SLUG and --user USERNAME\n";
+    return 2;
+  }
+  auto ttl = parse_ttl(options.ttl);
+  if (!ttl) {
+    std::cerr << "coffer: token: --ttl must be a duration of at least 1s (e.g. 15m, 1h)\n";
+    return 2;
+  }
+  auto config = load_configuration(global);
+  if (!config) return 2;
+  SystemClock clock;
+  auto tokens = make_token_authority(*config, clock);
+  if (!tokens) return fail("token", tokens.error());
+  Result<std::string> token = Error::Internal("");
+  if (options.operator_token) {
+    token = (*tokens)->issue_operator_token(*ttl);
+  } else {
+    auto db = open_database(*config);
+    if (!db) return fail("token", db.error());
+    auto tenant = (*db)->find_tenant_by_slug(options.tenant);
+    if (!tenant) return fail("token", Error::NotFound("no tenant '" + options.tenant + "'"));
+    auto user = (*db)->find_user_by_name(tenant->id, options.user);
+    if (!user) {
+      return fail("token", Error::NotFound("no user '" + options.user + "' in tenant '" +
+                                           options.tenant + "'"));
+    }
+    if (user->disabled) return fail("token", Error::BadRequest("user is disabled"));
+    token = (*tokens)->issue_user_token(tenant->id, user->id, *ttl);
+  }
+  if (!token) return fail("token", token.error());
+  std::cout << *token << "\n";
+  return 0;
 }
 
-int run_tenant_create(const GlobalOptions&, const TenantCreateOptions&) {
-  return not_yet("coffer tenant create", "identity and access");
+int run_tenant_create(const GlobalOptions& global, const TenantCreateOptions& options) {
+  auto config = load_configuration(global);
+  if (!config) return 2;
+  auto db = open_database(*config);
+  if (!db) return fail("tenant create", db.error());
+  auto store = open_object_store(*config);
+  if (!store) return fail("tenant create", store.error());
+  SystemClock clock;
+  auth::PasswordHasher hasher(1);
+  service::Directory directory(**db, **store, hasher, clock);
+  service::NewTenant request;
+  request.slug = options.slug;
+  request.name = options.name;
+  request.admin_username = options.admin;
+  if (!options.password.empty()) request.admin_password = options.password;
+  auto created = directory.create_tenant(service::Caller::operator_caller(), request);
+  if (!created) return fail("tenant create", created.error());
+  std::cout << "tenant " << created->first.slug << " (" << created->first.id << ") created with admin "
+            << created->second.username << " (" << created->second.id << ")\n";
+  return 0;
 }
 
-int run_user_create(const GlobalOptions&, const UserCreateOptions&) {
-  return not_yet("coffer user create", "identity and access");
+int run_user_create(const GlobalOptions& global, const UserCreateOptions& options) {
+  auto role = access::parse_tenant_role(options.role);
+  if (!role) {
+    std::cerr << "coffer: user create: --role must be admin, editor or viewer\n";
+    return 2;
+  }
+  auto config = load_configuration(global);
+  if (!config) return 2;
+  auto db = open_database(*config);
+  if (!db) return fail("user create", db.error());
+  auto store = open_object_store(*config);
+  if (!store) return fail("user create", store.error());
+  SystemClock clock;
+  auth::PasswordHasher hasher(1);
+  service::Directory directory(**db, **store, hasher, clock);
+  service::NewUser request;
+  request.username = options.username;
+  request.role = *role;
+  if (!options.password.empty()) request.password = options.password;
+  auto created = directory.create_user_in(options.tenant, request);
+  if (!created) return fail("user create", created.error());
+  std::cout << "user " << created->username << " (" << created->id << ") created in tenant "
+            << options.tenant << "\n";
+  return 0;
 }
 
 int run_gc(const GlobalOptions&) { return not_yet("coffer gc", "files"); }

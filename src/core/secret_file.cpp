@@ -14,7 +14,8 @@
 
 namespace coffer {
 
-Result<std::string> load_or_create_secret(const std::string& path, std::size_t bytes) {
+Result<std::string> load_or_create_file(const std::string& path,
+                                        const std::function<std::string()>& make) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   {
@@ -22,20 +23,15 @@ Result<std::string> load_or_create_secret(const std::string& path, std::size_t b
     if (in) {
       std::stringstream ss;
       ss << in.rdbuf();
-      std::string secret = ss.str();
-      if (secret.size() != bytes) {
-        return Error::Internal("secret file " + path + " has " + std::to_string(secret.size()) +
-                               " bytes, expected " + std::to_string(bytes));
-      }
-      return secret;
+      return ss.str();
     }
   }
-  // Write to a temporary file, then link it into place: link fails if another process won.
-  std::string secret = random_bytes(bytes);
+  // Write a temporary file, then link it into place: link fails if another process won.
+  std::string content = make();
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error::Internal("cannot create " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) {
@@ -48,7 +44,16 @@ Result<std::string> load_or_create_secret(const std::string& path, std::size_t b
   if (rc != 0 && link_errno != EEXIST) {
     return Error::Internal("cannot create " + path + ": " + std::strerror(link_errno));
   }
-  if (rc != 0) return load_or_create_secret(path, bytes);  // another process created it first
+  if (rc != 0) return load_or_create_file(path, make);  // another process created it first
+  return content;
+}
+
+Result<std::string> load_or_create_secret(const std::string& path, std::size_t bytes) {
+  COFFER_TRY(std::string secret, load_or_create_file(path, [bytes] { return random_bytes(bytes); }));
+  if (secret.size() != bytes) {
+    return Error::Internal("secret file " + path + " has " + std::to_string(secret.size()) +
+                           " bytes, expected " + std::to_string(bytes));
+  }
   return secret;
 }
 

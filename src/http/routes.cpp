@@ -13,8 +13,11 @@ Handler not_yet() {
   };
 }
 
+// A handler bound to its object; a route whose handlers are not built (a feature that has not
+// landed, or a router built for tests) answers 404.
 template <class T>
 Handler bind(const T* object, api::Response (T::*method)(api::Request&) const) {
+  if (!object) return not_yet();
   return [object, method](api::Request& request) { return (object->*method)(request); };
 }
 
@@ -35,8 +38,9 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
   r.add({Method::kGet, "/api/v1/openapi.json", BodyMode::kBuffered, Dispatch::kInline,
          bind(h.service, &api::ServiceHandlers::openapi)});
 
-  r.add({Method::kPost, "/api/v1/auth/token", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/me", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kPost, "/api/v1/auth/token", BodyMode::kBuffered, write,
+         bind(h.auth, &api::AuthHandlers::token)});
+  r.add({Method::kGet, "/api/v1/me", BodyMode::kBuffered, read, bind(h.auth, &api::AuthHandlers::me)});
 
   r.add({Method::kGet, "/api/v1/files", BodyMode::kBuffered, read, not_yet()});
   r.add({Method::kPost, "/api/v1/files", BodyMode::kStream, write, not_yet()});
@@ -51,21 +55,33 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
   r.add({Method::kPost, "/api/v1/uploads/{id}/complete", BodyMode::kBuffered, write, not_yet()});
   r.add({Method::kDelete, "/api/v1/uploads/{id}", BodyMode::kBuffered, write, not_yet()});
 
-  r.add({Method::kGet, "/api/v1/permissions", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPost, "/api/v1/permissions", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kDelete, "/api/v1/permissions", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/permissions", BodyMode::kBuffered, read,
+         bind(h.permissions, &api::PermissionHandlers::get)});
+  r.add({Method::kPost, "/api/v1/permissions", BodyMode::kBuffered, write,
+         bind(h.permissions, &api::PermissionHandlers::set)});
+  r.add({Method::kDelete, "/api/v1/permissions", BodyMode::kBuffered, write,
+         bind(h.permissions, &api::PermissionHandlers::remove)});
 
-  r.add({Method::kGet, "/api/v1/users", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPost, "/api/v1/users", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/users/{id}", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPatch, "/api/v1/users/{id}", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kDelete, "/api/v1/users/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/users", BodyMode::kBuffered, read, bind(h.users, &api::UserHandlers::list)});
+  r.add({Method::kPost, "/api/v1/users", BodyMode::kBuffered, write,
+         bind(h.users, &api::UserHandlers::create)});
+  r.add({Method::kGet, "/api/v1/users/{id}", BodyMode::kBuffered, read,
+         bind(h.users, &api::UserHandlers::get)});
+  r.add({Method::kPatch, "/api/v1/users/{id}", BodyMode::kBuffered, write,
+         bind(h.users, &api::UserHandlers::update)});
+  r.add({Method::kDelete, "/api/v1/users/{id}", BodyMode::kBuffered, write,
+         bind(h.users, &api::UserHandlers::remove)});
 
-  r.add({Method::kGet, "/api/v1/tenants", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPost, "/api/v1/tenants", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/tenants/{id}", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPatch, "/api/v1/tenants/{id}", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kDelete, "/api/v1/tenants/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/api/v1/tenants", BodyMode::kBuffered, read,
+         bind(h.tenants, &api::TenantHandlers::list)});
+  r.add({Method::kPost, "/api/v1/tenants", BodyMode::kBuffered, write,
+         bind(h.tenants, &api::TenantHandlers::create)});
+  r.add({Method::kGet, "/api/v1/tenants/{id}", BodyMode::kBuffered, read,
+         bind(h.tenants, &api::TenantHandlers::get)});
+  r.add({Method::kPatch, "/api/v1/tenants/{id}", BodyMode::kBuffered, write,
+         bind(h.tenants, &api::TenantHandlers::update)});
+  r.add({Method::kDelete, "/api/v1/tenants/{id}", BodyMode::kBuffered, write,
+         bind(h.tenants, &api::TenantHandlers::remove)});
 
   r.add({Method::kGet, "/blob/{key*}", BodyMode::kBuffered, write, not_yet()});
   r.add({Method::kPut, "/blob/{key*}", BodyMode::kStream, write, not_yet()});

@@ -2,13 +2,21 @@
 // 404 not_found, so that nothing pretends to work.
 #pragma once
 
+#include "api/auth_handlers.h"
+#include "api/permission_handlers.h"
 #include "api/service_handlers.h"
+#include "api/tenant_handlers.h"
+#include "api/user_handlers.h"
 #include "http/router.h"
 
 namespace coffer::http {
 
 struct Handlers {
   const api::ServiceHandlers* service = nullptr;
+  const api::AuthHandlers* auth = nullptr;
+  const api::TenantHandlers* tenants = nullptr;
+  const api::UserHandlers* users = nullptr;
+  const api::PermissionHandlers* permissions = nullptr;
 };
 
 // The public API router. `inline_reads`: metadata reads may run on I/O threads (SQLite).

@@ -1,0 +1,35 @@
+#include "service/identity.h"
+
+namespace coffer::service {
+namespace {
+
+// A lookup failure other than the database being down counts as a bad token.
+Error unauthenticated_unless_unavailable(const Error& e, const char* why) {
+  if (e.code == ErrorCode::kStorageUnavailable) return e;
+  return Error::Unauthenticated(why);
+}
+
+}  // namespace
+
+Result<Caller> Identity::authenticate(std::optional<std::string_view> authorization) const {
+  if (!authorization) return Error::Unauthenticated("no Authorization header");
+  COFFER_TRY(auth::TokenSubject subject, tokens_.authenticate(*authorization));
+  if (subject.kind == auth::TokenSubject::Kind::kOperator) return Caller::operator_caller();
+
+  Result<meta::UserRecord> user = Error::Unauthenticated();
+  if (subject.by_name) {
+    auto tenant = db_.find_tenant_by_slug(subject.tenant);
+    if (!tenant) return unauthenticated_unless_unavailable(tenant.error(), "unknown tenant");
+    user = db_.find_user_by_name(tenant->id, subject.user);
+  } else {
+    user = db_.get_user(subject.tenant, subject.user);
+  }
+  if (!user) return unauthenticated_unless_unavailable(user.error(), "unknown user");
+  if (user->disabled) return Error::Unauthenticated("user is disabled");
+  Caller caller;
+  caller.principal = {user->tenant_id, user->id, user->role};
+  caller.user = std::move(*user);
+  return caller;
+}
+
+}  // namespace coffer::service

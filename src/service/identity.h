@@ -1,0 +1,28 @@
+// Authentication: a bearer token becomes a Caller. The user is read from the database on every
+// request, so a role change or a disabled user takes effect at once.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "auth/token_authority.h"
+#include "meta/metadata_store.h"
+#include "service/caller.h"
+
+namespace coffer::service {
+
+class Identity {
+ public:
+  Identity(const auth::TokenAuthority& tokens, meta::MetadataStore& db) : tokens_(tokens), db_(db) {}
+
+  // kUnauthenticated for a missing or bad token, and for a user who does not exist, is disabled
+  // or is not in the token's tenant (one answer for all); kStorageUnavailable when the database
+  // cannot be asked.
+  Result<Caller> authenticate(std::optional<std::string_view> authorization) const;
+
+ private:
+  const auth::TokenAuthority& tokens_;
+  meta::MetadataStore& db_;
+};
+
+}  // namespace coffer::service

@@ -1,0 +1,35 @@
+#include "service/login.h"
+
+namespace coffer::service {
+
+Result<IssuedToken> Login::login(const std::string& tenant_slug, const std::string& username,
+                                 const std::string& password) {
+  const std::string key = tenant_slug + '\n' + username;
+  COFFER_TRY_VOID(throttle_.check(key, clock_.now()));
+
+  auto tenant = db_.find_tenant_by_slug(tenant_slug);
+  Result<meta::UserRecord> user = Error::Unauthenticated();
+  if (tenant) {
+    user = db_.find_user_by_name(tenant->id, username);
+  } else if (tenant.error().code == ErrorCode::kStorageUnavailable) {
+    return tenant.error();
+  }
+  if (!user && user.error().code == ErrorCode::kStorageUnavailable) return user.error();
+
+  bool ok;
+  if (user && !user->disabled && !user->password_hash.empty()) {
+    ok = hasher_.verify(password, user->password_hash);
+  } else {
+    hasher_.verify_dummy(password);  // the same cost whatever was wrong
+    ok = false;
+  }
+  if (!ok) {
+    throttle_.record_failure(key, clock_.now());
+    return Error::Unauthenticated("login failed");
+  }
+  throttle_.record_success(key);
+  COFFER_TRY(std::string token, tokens_.issue_user_token(user->tenant_id, user->id, ttl_));
+  return IssuedToken{std::move(token), ttl_};
+}
+
+}  // namespace coffer::service
