@@ -105,6 +105,7 @@ class Connection {
  private:
   beast::tcp_stream& lowest();
   const beast::tcp_stream& lowest() const;
+  void quick_ack();
 
   asio::any_io_executor ex_;
   asio::ssl::context* tls_ctx_;
