@@ -9,6 +9,7 @@
 #include "core/secret_file.h"
 #include "storage/fs/blob_signer.h"
 #include "storage/fs/fs_object_store.h"
+#include "storage/s3/s3_object_store.h"
 
 namespace coffer::cli {
 namespace {
@@ -50,21 +51,31 @@ Result<std::unique_ptr<meta::MetadataStore>> open_database(const Config& config)
   return db;
 }
 
-Result<std::unique_ptr<storage::ObjectStore>> open_object_store(const Config& config) {
+Result<Storage> open_object_store(const Config& config) {
   std::string url = config.storage_url.empty() ? "file:" + data_path(config, "objects")
                                                : config.storage_url;
   if (url.rfind("file:", 0) == 0) {
     std::string dir = url.substr(5);
     if (dir.rfind("//", 0) == 0) dir = dir.substr(2);  // file:///abs → /abs
     COFFER_TRY(std::string key, load_or_create_secret(data_path(config, "blob.key"), 32));
+    storage::BlobSigner signer(key, public_base_url(config, 0));
     try {
-      return std::unique_ptr<storage::ObjectStore>(std::make_unique<storage::FsObjectStore>(
-          dir, storage::BlobSigner(key, public_base_url(config, 0))));
+      Storage s;
+      s.store = std::make_unique<storage::FsObjectStore>(dir, signer);
+      s.blob_signer = std::move(signer);
+      return s;
     } catch (const std::exception& e) {
       return Error::Internal(std::string("object store: ") + e.what());
     }
   }
-  return Error::Internal("the s3:// object store is not built yet (the S3 backend issue adds it)");
+  COFFER_TRY(storage::S3StorageUrl location, storage::parse_s3_storage_url(url));
+  try {
+    Storage s;
+    s.store = std::make_unique<storage::S3ObjectStore>(config.s3, std::move(location));
+    return s;
+  } catch (const std::exception& e) {
+    return Error::Internal(std::string("object store: ") + e.what());
+  }
 }
 
 Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,

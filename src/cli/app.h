@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "meta/metadata_store.h"
+#include "storage/fs/blob_signer.h"
 #include "storage/object_store.h"
 
 namespace coffer::cli {
@@ -22,8 +23,14 @@ std::optional<Config> load_configuration(const GlobalOptions& global);
 // The database the configuration names (default: SQLite in the data dir), migrated.
 Result<std::unique_ptr<meta::MetadataStore>> open_database(const Config& config);
 
+struct Storage {
+  std::unique_ptr<storage::ObjectStore> store;
+  // The signer of /blob URLs when the store is the local directory (Coffer serves its bytes).
+  std::optional<storage::BlobSigner> blob_signer;
+};
+
 // The object store the configuration names (default: a directory in the data dir).
-Result<std::unique_ptr<storage::ObjectStore>> open_object_store(const Config& config);
+Result<Storage> open_object_store(const Config& config);
 
 // Coffer's own token authority, with its signing key (generated into the data dir if needed).
 Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "api/auth_handlers.h"
+#include "api/blob_handlers.h"
+#include "api/file_handlers.h"
 #include "api/permission_handlers.h"
 #include "api/service_handlers.h"
 #include "api/tenant_handlers.h"
@@ -13,7 +15,10 @@
 #include "core/metrics.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "service/blobs.h"
+#include "service/collector.h"
 #include "service/directory.h"
+#include "service/files.h"
 #include "service/health.h"
 #include "service/identity.h"
 #include "service/login.h"
@@ -22,18 +27,25 @@
 namespace coffer::cli {
 namespace {
 
-int not_yet(const char* what, const char* issue) {
-  std::cerr << "coffer: " << what << " is not available yet (it arrives with the " << issue
-            << " issue)\n";
-  return 2;
-}
-
 int fail(const char* what, const Error& e) {
   std::cerr << "coffer: " << what << ": " << e.message;
   if (!e.detail.empty() && e.code != ErrorCode::kInternal) std::cerr << " (" << e.detail << ")";
   if (e.code == ErrorCode::kInternal && !e.detail.empty()) std::cerr << ": " << e.detail;
   std::cerr << "\n";
   return 1;
+}
+
+std::chrono::seconds seconds(Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d);
+}
+
+service::FilesConfig files_config(const Config& config) {
+  service::FilesConfig f;
+  f.max_upload_bytes = config.http.max_upload_bytes;
+  f.upload_ttl = seconds(config.transfer.upload_ttl);
+  f.deletion_grace = seconds(config.gc.grace);
+  f.presign_expiry = seconds(config.transfer.presign_expiry);
+  return f;
 }
 
 std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
@@ -47,49 +59,14 @@ std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
 int run_serve(const GlobalOptions& global) {
   auto config = load_configuration(global);
   if (!config) return 2;
-  auto db = open_database(*config);
-  if (!db) {
-    log::app().error("database: {} {}", db.error().message, db.error().detail);
-    return 1;
-  }
-  auto store = open_object_store(*config);
-  if (!store) {
-    log::app().error("{} {}", store.error().message, store.error().detail);
-    return 1;
-  }
-  SystemClock clock;
-  auto tokens = make_token_authority(*config, clock);
-  if (!tokens) {
-    log::app().error("signing key: {} {}", tokens.error().message, tokens.error().detail);
-    return 1;
-  }
 
+  // Bound first: the URLs Coffer hands out (presigned /blob URLs) need the real port.
   Metrics metrics;
-  auth::PasswordHasher hasher;
-  service::Health health(**db, **store);
-  service::Identity identity(**tokens, **db);
-  service::LoginThrottle throttle(
-      config->auth.max_login_failures,
-      std::chrono::duration_cast<std::chrono::seconds>(config->auth.login_lockout));
-  service::Login login(**db, hasher, **tokens, throttle, clock,
-                       std::chrono::duration_cast<std::chrono::seconds>(config->auth.token_ttl));
-  service::Directory directory(**db, **store, hasher, clock);
-  service::Permissions permissions(**db, clock);
-
-  api::ServiceHandlers service_handlers(health, metrics);
-  api::AuthHandlers auth_handlers(login, identity, directory);
-  api::TenantHandlers tenant_handlers(identity, directory);
-  api::UserHandlers user_handlers(identity, directory);
-  api::PermissionHandlers permission_handlers(identity, permissions);
-  http::Handlers handlers{&service_handlers, &auth_handlers, &tenant_handlers, &user_handlers,
-                          &permission_handlers};
+  http::Router api_router;
+  http::Router metrics_router;
   const bool separate_metrics = !config->http.metrics_listen.empty();
-  http::Router api_router =
-      http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
-  http::Router metrics_router = http::make_metrics_router(handlers);
   std::vector<http::Listener> listeners{{config->http.listen, &api_router}};
   if (separate_metrics) listeners.push_back({config->http.metrics_listen, &metrics_router});
-
   http::Server server(config->http, std::move(listeners), metrics);
   try {
     server.bind();
@@ -97,11 +74,56 @@ int run_serve(const GlobalOptions& global) {
     log::app().error("{}", e.what());
     return 1;
   }
+  if (config->http.public_url.empty()) config->http.public_url = public_base_url(*config, server.port(0));
+
+  auto db = open_database(*config);
+  if (!db) {
+    log::app().error("database: {} {}", db.error().message, db.error().detail);
+    return 1;
+  }
+  auto storage = open_object_store(*config);
+  if (!storage) {
+    log::app().error("{} {}", storage.error().message, storage.error().detail);
+    return 1;
+  }
+  auto& store = storage->store;
+  SystemClock clock;
+  auto tokens = make_token_authority(*config, clock);
+  if (!tokens) {
+    log::app().error("signing key: {} {}", tokens.error().message, tokens.error().detail);
+    return 1;
+  }
+
+  auth::PasswordHasher hasher;
+  service::Health health(**db, *store);
+  service::Identity identity(**tokens, **db);
+  service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
+  service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
+  service::Directory directory(**db, *store, hasher, clock);
+  service::Permissions permissions(**db, clock);
+  service::Files files(**db, *store, clock, files_config(*config));
+  service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, *store, clock);
+  service::Collector collector(**db, *store, clock);
+  service::BackgroundCollector background_collector(collector, config->gc.interval);
+
+  api::ServiceHandlers service_handlers(health, metrics);
+  api::AuthHandlers auth_handlers(login, identity, directory);
+  api::TenantHandlers tenant_handlers(identity, directory);
+  api::UserHandlers user_handlers(identity, directory);
+  api::PermissionHandlers permission_handlers(identity, permissions);
+  api::FileHandlers file_handlers(identity, files);
+  api::BlobHandlers blob_handlers(blobs);
+  http::Handlers handlers{&service_handlers, &auth_handlers,       &tenant_handlers, &user_handlers,
+                          &permission_handlers, &file_handlers, &blob_handlers};
+  api_router = http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
+  metrics_router = http::make_metrics_router(handlers);
+
   log::app().info("coffer listening on http://{}:{} (database: {}, storage: {})",
                   config->http.listen.substr(0, config->http.listen.rfind(':')), server.port(0),
-                  (*db)->reads_are_local() ? "sqlite" : "postgresql", (*store)->kind());
+                  (*db)->reads_are_local() ? "sqlite" : "postgresql", store->kind());
   if (separate_metrics) log::app().info("metrics on port {}", server.port(1));
   bool clean = server.run();
+  background_collector.stop();
   log::app().info("coffer stopped{}", clean ? "" : " (grace period exceeded)");
   log::app().flush();
   if (!clean) std::_Exit(1);  // workers may still wait on the stopped I/O threads
@@ -159,11 +181,11 @@ int run_tenant_create(const GlobalOptions& global, const TenantCreateOptions& op
   if (!config) return 2;
   auto db = open_database(*config);
   if (!db) return fail("tenant create", db.error());
-  auto store = open_object_store(*config);
-  if (!store) return fail("tenant create", store.error());
+  auto storage = open_object_store(*config);
+  if (!storage) return fail("tenant create", storage.error());
   SystemClock clock;
   auth::PasswordHasher hasher(1);
-  service::Directory directory(**db, **store, hasher, clock);
+  service::Directory directory(**db, *storage->store, hasher, clock);
   service::NewTenant request;
   request.slug = options.slug;
   request.name = options.name;
@@ -186,11 +208,11 @@ int run_user_create(const GlobalOptions& global, const UserCreateOptions& option
   if (!config) return 2;
   auto db = open_database(*config);
   if (!db) return fail("user create", db.error());
-  auto store = open_object_store(*config);
-  if (!store) return fail("user create", store.error());
+  auto storage = open_object_store(*config);
+  if (!storage) return fail("user create", storage.error());
   SystemClock clock;
   auth::PasswordHasher hasher(1);
-  service::Directory directory(**db, **store, hasher, clock);
+  service::Directory directory(**db, *storage->store, hasher, clock);
   service::NewUser request;
   request.username = options.username;
   request.role = *role;
@@ -202,6 +224,23 @@ int run_user_create(const GlobalOptions& global, const UserCreateOptions& option
   return 0;
 }
 
-int run_gc(const GlobalOptions&) { return not_yet("coffer gc", "files"); }
+int run_gc(const GlobalOptions& global) {
+  auto config = load_configuration(global);
+  if (!config) return 2;
+  auto db = open_database(*config);
+  if (!db) return fail("gc", db.error());
+  auto storage = open_object_store(*config);
+  if (!storage) return fail("gc", storage.error());
+  SystemClock clock;
+  service::Collector collector(**db, *storage->store, clock);
+  auto due = collector.collect_due();
+  if (!due) return fail("gc", due.error());
+  auto orphans = collector.sweep_orphans();
+  if (!orphans) return fail("gc", orphans.error());
+  std::cout << "gc: removed " << due->expired_uploads << " objects of abandoned uploads, "
+            << due->deleted_objects << " objects of deleted or replaced files, " << orphans->orphans
+            << " unreferenced objects\n";
+  return 0;
+}
 
 }  // namespace coffer::cli

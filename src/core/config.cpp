@@ -113,10 +113,13 @@ auto bytes(S Config::*sub, std::uint64_t S::*m, std::uint64_t min) {
   };
 }
 template <class S>
-auto duration(S Config::*sub, Duration S::*m) {
-  return [sub, m](Config& c, const std::string& v) {
+auto duration(S Config::*sub, Duration S::*m, bool allow_zero = false) {
+  return [sub, m, allow_zero](Config& c, const std::string& v) {
     auto d = parse_duration(v);
-    if (!d || d->count() <= 0) return std::string("must be a positive duration (e.g. 30s, 5m, 1h)");
+    if (!d || d->count() < 0 || (d->count() == 0 && !allow_zero)) {
+      return std::string(allow_zero ? "must be a duration (e.g. 0s, 30s, 5m, 1h)"
+                                    : "must be a positive duration (e.g. 30s, 5m, 1h)");
+    }
     (c.*sub).*m = *d;
     return std::string();
   };
@@ -319,7 +322,8 @@ const std::vector<Setting>& settings() {
 
       {"gc.interval", "COFFER_GC_INTERVAL", Kind::kDuration, false,
        duration(&Config::gc, &GcConfig::interval)},
-      {"gc.grace", "COFFER_GC_GRACE", Kind::kDuration, false, duration(&Config::gc, &GcConfig::grace)},
+      {"gc.grace", "COFFER_GC_GRACE", Kind::kDuration, false,
+       duration(&Config::gc, &GcConfig::grace, /*allow_zero=*/true)},
   };
   return table;
 }

@@ -42,14 +42,21 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
          bind(h.auth, &api::AuthHandlers::token)});
   r.add({Method::kGet, "/api/v1/me", BodyMode::kBuffered, read, bind(h.auth, &api::AuthHandlers::me)});
 
-  r.add({Method::kGet, "/api/v1/files", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPost, "/api/v1/files", BodyMode::kStream, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/files/{id}", BodyMode::kBuffered, read, not_yet()});
-  r.add({Method::kPatch, "/api/v1/files/{id}", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kDelete, "/api/v1/files/{id}", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/files/{id}/download", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kGet, "/api/v1/files/{id}/Download", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kPost, "/api/v1/files/{id}/download-url", BodyMode::kBuffered, read, not_yet()});
+  r.add({Method::kGet, "/api/v1/files", BodyMode::kBuffered, read, bind(h.files, &api::FileHandlers::list)});
+  r.add({Method::kPost, "/api/v1/files", BodyMode::kStream, write,
+         bind(h.files, &api::FileHandlers::upload)});
+  r.add({Method::kGet, "/api/v1/files/{id}", BodyMode::kBuffered, read,
+         bind(h.files, &api::FileHandlers::get)});
+  r.add({Method::kPatch, "/api/v1/files/{id}", BodyMode::kBuffered, write,
+         bind(h.files, &api::FileHandlers::rename)});
+  r.add({Method::kDelete, "/api/v1/files/{id}", BodyMode::kBuffered, write,
+         bind(h.files, &api::FileHandlers::remove)});
+  r.add({Method::kGet, "/api/v1/files/{id}/download", BodyMode::kBuffered, write,
+         bind(h.files, &api::FileHandlers::download)});
+  r.add({Method::kGet, "/api/v1/files/{id}/Download", BodyMode::kBuffered, write,
+         bind(h.files, &api::FileHandlers::download)});
+  r.add({Method::kPost, "/api/v1/files/{id}/download-url", BodyMode::kBuffered, read,
+         bind(h.files, &api::FileHandlers::download_url)});
 
   r.add({Method::kPost, "/api/v1/uploads", BodyMode::kBuffered, write, not_yet()});
   r.add({Method::kPost, "/api/v1/uploads/{id}/complete", BodyMode::kBuffered, write, not_yet()});
@@ -83,7 +90,7 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
   r.add({Method::kDelete, "/api/v1/tenants/{id}", BodyMode::kBuffered, write,
          bind(h.tenants, &api::TenantHandlers::remove)});
 
-  r.add({Method::kGet, "/blob/{key*}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kGet, "/blob/{key*}", BodyMode::kBuffered, write, bind(h.blobs, &api::BlobHandlers::get)});
   r.add({Method::kPut, "/blob/{key*}", BodyMode::kStream, write, not_yet()});
   return r;
 }

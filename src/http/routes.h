@@ -3,6 +3,8 @@
 #pragma once
 
 #include "api/auth_handlers.h"
+#include "api/blob_handlers.h"
+#include "api/file_handlers.h"
 #include "api/permission_handlers.h"
 #include "api/service_handlers.h"
 #include "api/tenant_handlers.h"
@@ -17,6 +19,8 @@ struct Handlers {
   const api::TenantHandlers* tenants = nullptr;
   const api::UserHandlers* users = nullptr;
   const api::PermissionHandlers* permissions = nullptr;
+  const api::FileHandlers* files = nullptr;
+  const api::BlobHandlers* blobs = nullptr;
 };
 
 // The public API router. `inline_reads`: metadata reads may run on I/O threads (SQLite).

@@ -67,8 +67,7 @@ struct Server::Impl {
   std::atomic<int> open_connections{0};
   std::atomic<bool> stopping{false};
   std::atomic<bool> clean{true};
-  std::vector<RouteMetrics*> route_metrics;     // parallel to each router's routes, per listener
-  std::vector<std::vector<RouteMetrics*>> per_listener_metrics;
+  std::vector<std::vector<RouteMetrics*>> per_listener_metrics;  // parallel to each router's routes
   RouteMetrics* unmatched_metrics = nullptr;
 
   Impl(const HttpConfig& c, std::vector<Listener> l, Metrics& m)
@@ -79,6 +78,11 @@ struct Server::Impl {
     int n = c.io_threads > 0 ? c.io_threads : static_cast<int>(std::thread::hardware_concurrency());
     if (n < 1) n = 1;
     for (int i = 0; i < n; ++i) io.push_back(std::make_unique<IoThread>());
+    unmatched_metrics = &metrics.route("unmatched");
+  }
+
+  // The routers may be filled in between bind() and run() (the routes need the bound port).
+  void register_route_metrics() {
     for (const auto& listener : listeners) {
       std::vector<RouteMetrics*> rm;
       for (const auto& route : listener.router->routes()) {
@@ -86,7 +90,6 @@ struct Server::Impl {
       }
       per_listener_metrics.push_back(std::move(rm));
     }
-    unmatched_metrics = &metrics.route("unmatched");
   }
 
   void bind();
@@ -587,6 +590,7 @@ void Server::stop() { impl_->begin_shutdown(); }
 
 bool Server::run() {
   Impl& s = *impl_;
+  s.register_route_metrics();
   for (auto& thread : s.io) {
     for (std::size_t l = 0; l < thread->acceptors.size(); ++l) {
       asio::co_spawn(thread->ioc, s.accept_loop(*thread, thread->acceptors[l], l), asio::detached);

@@ -17,6 +17,7 @@ namespace coffer::http {
 
 struct Listener {
   std::string address;  // host:port; port 0 picks a free one
+  // Read from run() on; may still be empty at construction and bind().
   const Router* router = nullptr;
 };
 

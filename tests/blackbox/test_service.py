@@ -324,12 +324,3 @@ def test_embedded_default_serves_on_8080_under_var(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
-
-
-@pytest.mark.parametrize("cmd", [["gc"]])
-def test_unfinished_subcommands_exit_2_with_one_line(cmd, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
-    env["COFFER_DATA_DIR"] = str(tmp_path)
-    r = subprocess.run([COFFER_BIN, *cmd], env=env, capture_output=True, text=True, timeout=30)
-    assert r.returncode == 2
-    assert len(r.stderr.strip().splitlines()) == 1

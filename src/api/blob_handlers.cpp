@@ -1,0 +1,35 @@
+#include "api/blob_handlers.h"
+
+#include "api/handler_support.h"
+#include "api/object_stream.h"
+#include "core/byte_range.h"
+
+namespace coffer::api {
+
+Response BlobHandlers::get(Request& request) const {
+  std::map<std::string, std::string> query(request.query.begin(), request.query.end());
+  std::optional<std::string> range;
+  if (auto r = request.headers.get("Range")) range = std::string(*r);
+  auto blob = blobs_.get(request.param("key"), query, range);
+  if (!blob) return fail(request, blob.error());
+  if (blob->unsatisfiable) {
+    Response r = fail(request, Error::RangeNotSatisfiable());
+    r.header("Content-Range", content_range_unsatisfied(blob->size));
+    return r;
+  }
+  Response r;
+  r.header("Content-Type", blob->grant.content_type.empty() ? "application/octet-stream"
+                                                            : blob->grant.content_type);
+  if (!blob->grant.response_content_disposition.empty()) {
+    r.header("Content-Disposition", blob->grant.response_content_disposition);
+  }
+  r.header("Accept-Ranges", "bytes");
+  if (blob->partial) {
+    r.status = 206;
+    r.header("Content-Range", content_range(blob->first, blob->last, blob->size));
+  }
+  stream_object(r, std::move(blob->reader));
+  return r;
+}
+
+}  // namespace coffer::api

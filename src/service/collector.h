@@ -1,0 +1,57 @@
+// The collector of DESIGN.md's consistency protocol: removes the objects of expired upload
+// intents and of the deletion queue, and (for `coffer gc`) objects that nothing references.
+// Idempotent and safe on many nodes: work is claimed with a lease through the database.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/clock.h"
+#include "meta/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace coffer::service {
+
+struct CollectStats {
+  int expired_uploads = 0;
+  int deleted_objects = 0;  // from the deletion queue
+  int orphans = 0;          // unreferenced objects found by sweep_orphans
+};
+
+class Collector {
+ public:
+  Collector(meta::MetadataStore& db, storage::ObjectStore& store, const Clock& clock)
+      : db_(db), store_(store), clock_(clock) {}
+
+  // Everything due now: expired intents and due deletions, in batches until none is left.
+  Result<CollectStats> collect_due();
+  // Lists the whole store and removes every object no file, intent or queued deletion names.
+  Result<CollectStats> sweep_orphans();
+
+ private:
+  meta::MetadataStore& db_;
+  storage::ObjectStore& store_;
+  const Clock& clock_;
+};
+
+// Runs collect_due every `interval` on a thread of its own until stopped.
+class BackgroundCollector {
+ public:
+  BackgroundCollector(Collector& collector, std::chrono::milliseconds interval);
+  ~BackgroundCollector();
+  void stop();
+
+ private:
+  void run();
+
+  Collector& collector_;
+  std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace coffer::service
