@@ -113,14 +113,23 @@ awaitable<std::optional<TransportError>> Connection::connect(Duration timeout) {
 
 awaitable<error_code> Connection::write(std::string_view first, std::string_view second,
                                         Duration timeout) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(first.data(), first.size()),
-                                            asio::buffer(second.data(), second.size())};
   lowest().expires_after(timeout);
   error_code ec;
   if (tls_) {
-    auto [wec, n] = co_await asio::async_write(*tls_, buffers, kTuple);
+    // One buffer per write: a two-buffer sequence through beast::ssl_stream (flat_stream over
+    // asio::ssl) lost bytes here when the second buffer exceeded one TLS record (16 KiB), so the
+    // server waited for a body that never came.
+    auto [wec, n] =
+        co_await asio::async_write(*tls_, asio::buffer(first.data(), first.size()), kTuple);
     ec = wec;
+    if (!ec && !second.empty()) {
+      auto [wec2, n2] =
+          co_await asio::async_write(*tls_, asio::buffer(second.data(), second.size()), kTuple);
+      ec = wec2;
+    }
   } else {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(first.data(), first.size()),
+                                              asio::buffer(second.data(), second.size())};
     auto [wec, n] = co_await asio::async_write(*plain_, buffers, kTuple);
     ec = wec;
   }
