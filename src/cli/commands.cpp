@@ -96,7 +96,8 @@ int run_serve(const GlobalOptions& global) {
 
   auth::PasswordHasher hasher;
   service::Health health(**db, *store);
-  service::Identity identity(**tokens, **db);
+  service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
+  service::Identity identity(**tokens, **db, rate_limiter);
   service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
   service::Directory directory(**db, *store, hasher, clock);

@@ -26,6 +26,7 @@ Result<Caller> Identity::authenticate(std::optional<std::string_view> authorizat
   }
   if (!user) return unauthenticated_unless_unavailable(user.error(), "unknown user");
   if (user->disabled) return Error::Unauthenticated("user is disabled");
+  COFFER_TRY_VOID(limiter_.acquire(user->tenant_id));
   Caller caller;
   caller.principal = {user->tenant_id, user->id, user->role};
   caller.user = std::move(*user);

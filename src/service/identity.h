@@ -8,21 +8,24 @@
 #include "auth/token_authority.h"
 #include "meta/metadata_store.h"
 #include "service/caller.h"
+#include "service/rate_limiter.h"
 
 namespace coffer::service {
 
 class Identity {
  public:
-  Identity(const auth::TokenAuthority& tokens, meta::MetadataStore& db) : tokens_(tokens), db_(db) {}
+  Identity(const auth::TokenAuthority& tokens, meta::MetadataStore& db, TenantRateLimiter& limiter)
+      : tokens_(tokens), db_(db), limiter_(limiter) {}
 
   // kUnauthenticated for a missing or bad token, and for a user who does not exist, is disabled
   // or is not in the token's tenant (one answer for all); kStorageUnavailable when the database
-  // cannot be asked.
+  // cannot be asked; kRateLimited when the user's tenant is over its request rate.
   Result<Caller> authenticate(std::optional<std::string_view> authorization) const;
 
  private:
   const auth::TokenAuthority& tokens_;
   meta::MetadataStore& db_;
+  TenantRateLimiter& limiter_;
 };
 
 }  // namespace coffer::service
