@@ -302,7 +302,7 @@ const std::vector<Setting>& settings() {
       {"auth.audience", "COFFER_JWT_AUDIENCE", Kind::kString, false,
        str_in(&Config::auth, &AuthConfig::audience)},
       {"auth.leeway", "COFFER_JWT_LEEWAY", Kind::kDuration, false,
-       duration(&Config::auth, &AuthConfig::leeway)},
+       duration(&Config::auth, &AuthConfig::leeway, /*allow_zero=*/true)},
       {"auth.token_ttl", "COFFER_TOKEN_TTL", Kind::kDuration, false,
        duration(&Config::auth, &AuthConfig::token_ttl)},
       {"auth.max_login_failures", "COFFER_LOGIN_MAX_FAILURES", Kind::kInt, false,

@@ -312,7 +312,9 @@ def test_embedded_default_serves_on_8080_under_var(tmp_path):
     proc = subprocess.Popen([COFFER_BIN, "serve"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert proc.poll() is None, proc.stdout.read().decode()
             try:
                 if requests.get("http://127.0.0.1:8080/healthz", timeout=1).status_code == 200:
                     break
