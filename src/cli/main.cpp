@@ -41,7 +41,12 @@ int main(int argc, char** argv) {
 
   auto* gc = app.add_subcommand("gc", "remove objects that no committed file references");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; every bad argument exits 2 (CLI11's own codes are 100+).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (*serve) return run_serve(global);
   if (*migrate) return run_migrate(global);

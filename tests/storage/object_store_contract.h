@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "storage/object_store.h"
@@ -31,6 +32,10 @@ struct ContractBackendFactory {
   // A fresh, empty store; nullptr fails the test (the backend's server is not running).
   std::function<std::unique_ptr<ContractBackend>()> make;
 };
+
+// Prints a factory as its name, so that test listings (and the ctest names gtest_discover_tests
+// makes from them) say "GetParam() = fs" instead of dumping the factory's bytes.
+inline void PrintTo(const ContractBackendFactory& factory, std::ostream* os) { *os << factory.name; }
 
 inline std::string ContractBackendName(
     const ::testing::TestParamInfo<ContractBackendFactory>& info) {

@@ -9,11 +9,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "s3_test_env.h"
+#include "storage/s3/sigv4.h"
 #include "tcp_proxy.h"
 
 namespace coffer::storage::testing {
@@ -442,6 +444,76 @@ TEST_F(S3RgwTest, ReaderDroppedMidBodyDoesNotPoisonThePool) {
   }  // each dropped with most of its body unread: its connection must be closed, not reused
   EXPECT_EQ(get_string(store(), "t/long").value(), pattern(4 * kMiB, 13));
   EXPECT_TRUE(store().head("t/long").has_value());
+}
+
+// ---- temporary credentials ----------------------------------------------------------------
+
+// Credentials of an assumed role, from RGW's STS: a role made with radosgw-admin, assumed with
+// boto3 as the test user.
+s3::Credentials assume_role() {
+  const char* ceph_conf = std::getenv("CEPH_CONF");
+  if (ceph_conf == nullptr) throw std::runtime_error("CEPH_CONF is not set");
+  const std::string role = "coffer-test-" + hex_encode(random_bytes(4));
+  const std::string conf = shell_quote(ceph_conf);
+  auto made = run_command(
+      "radosgw-admin -c " + conf + " role create --role-name=" + role +
+      " --assume-role-policy-doc='{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+      "\"Allow\",\"Principal\":{\"AWS\":[\"arn:aws:iam:::user/tester\"]},\"Action\":"
+      "[\"sts:AssumeRole\"]}]}' >/dev/null 2>&1 && radosgw-admin -c " +
+      conf + " role-policy put --role-name=" + role +
+      " --policy-name=s3 --policy-doc='{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":"
+      "\"Allow\",\"Action\":[\"s3:*\"],\"Resource\":[\"arn:aws:s3:::*\"]}]}' 2>&1");
+  if (made.status != 0) throw std::runtime_error("radosgw-admin failed: " + made.out);
+  const S3TestEnv& env = s3_test_env();
+  auto assumed = run_command(
+      "env AWS_ACCESS_KEY_ID=" + shell_quote(env.access_key_id) +
+      " AWS_SECRET_ACCESS_KEY=" + shell_quote(env.secret_access_key) +
+      " AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/python3 -c " +
+      shell_quote(
+          "import boto3\n"
+          "sts = boto3.client('sts', endpoint_url='" +
+          env.endpoint + "', region_name='" + env.region +
+          "')\n"
+          "c = sts.assume_role(RoleArn='arn:aws:iam:::role/" +
+          role +
+          "', RoleSessionName='coffer', DurationSeconds=3600)['Credentials']\n"
+          "print(c['AccessKeyId']); print(c['SecretAccessKey']); print(c['SessionToken'])\n") +
+      " 2>&1");
+  std::istringstream lines(assumed.out);
+  s3::Credentials creds;
+  std::getline(lines, creds.access_key_id);
+  std::getline(lines, creds.secret_access_key);
+  std::getline(lines, creds.session_token);
+  if (assumed.status != 0 || creds.session_token.empty()) {
+    throw std::runtime_error("assume_role failed: " + assumed.out);
+  }
+  return creds;
+}
+
+TEST(S3Sts, SessionTokenSignsRequestsAndPresignedUrls) {
+  const s3::Credentials creds = assume_role();
+  S3Config config = s3_test_config();
+  config.access_key_id = creds.access_key_id;
+  config.secret_access_key = creds.secret_access_key;
+  config.session_token = creds.session_token;
+  S3Backend backend(config);
+  ObjectStore& store = backend.store();
+  ASSERT_TRUE(put_string(store, "t/sts", "temporary").has_value());
+  EXPECT_EQ(get_string(store, "t/sts").value(), "temporary");
+  auto url = store.presign(presign_get_request("t/sts"));
+  ASSERT_TRUE(url.has_value());
+  EXPECT_NE(url->url.find("X-Amz-Security-Token="), std::string::npos);
+  TempFile body;
+  EXPECT_EQ(curl_status(shell_quote(url->url), &body.path()), 200);
+  EXPECT_EQ(body.read(), "temporary");
+
+  // Without its token the temporary key is refused.
+  S3Config no_token = config;
+  no_token.session_token.clear();
+  S3ObjectStore bare(no_token, {s3_test_env().bucket, backend.s3_store().key_prefix()});
+  auto head = bare.head("t/sts");
+  ASSERT_FALSE(head.has_value());
+  EXPECT_EQ(head.error().code, ErrorCode::kInternal) << head.error().detail;
 }
 
 // ---- faults -----------------------------------------------------------------------------
