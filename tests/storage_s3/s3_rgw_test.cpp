@@ -174,11 +174,12 @@ TEST_F(S3RgwTest, ExpiredPresignedUrlIsRefused) {
   ASSERT_TRUE(url.has_value());
   EXPECT_EQ(curl_status(shell_quote(url->url)), 403);
 
-  // And one that expires while the test watches.
-  auto short_lived = store().presign(presign_get_request("t/old", 1s));
+  // And one that expires while the test watches (signed times are whole seconds: a 3 s URL
+  // lives 2-3 s).
+  auto short_lived = store().presign(presign_get_request("t/old", 3s));
   ASSERT_TRUE(short_lived.has_value());
   EXPECT_EQ(curl_status(shell_quote(short_lived->url)), 200);
-  std::this_thread::sleep_for(2100ms);
+  std::this_thread::sleep_until(short_lived->expires_at + 1100ms);
   EXPECT_EQ(curl_status(shell_quote(short_lived->url)), 403);
 }
 
@@ -670,6 +671,45 @@ TEST_F(S3ProxyTest, ServerGoneMidGetFailsTheReadNotTheProcess) {
   while (n && *n > 0) n = (*reader)->read(buffer);
   ASSERT_FALSE(n.has_value()) << "a body cut short must not look like its end";
   expect_unavailable(n.error());
+}
+
+TEST_F(S3ProxyTest, GetResumesWhereABrokenConnectionLeftOff) {
+  const std::string data = pattern(16 * kMiB, 18);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", data, data.size()).has_value());
+  auto reader = via_proxy_->get("t/get", ByteRange{3, data.size() - 2});
+  ASSERT_TRUE(reader.has_value());
+  std::string got;
+  std::vector<char> buffer(kMiB);
+  auto n = (*reader)->read(buffer);
+  ASSERT_TRUE(n.has_value());
+  got.append(buffer.data(), *n);
+  proxy_->cut();
+  proxy_->resume();
+  for (;;) {
+    n = (*reader)->read(buffer);
+    ASSERT_TRUE(n.has_value()) << n.error().detail;
+    if (*n == 0) break;
+    got.append(buffer.data(), *n);
+  }
+  EXPECT_TRUE(got == data.substr(3, data.size() - 4));
+  EXPECT_GE(via_proxy_->client().stats().retries, 1u);
+}
+
+TEST_F(S3ProxyTest, GetDoesNotResumeIntoAnotherVersion) {
+  const std::string first = pattern(16 * kMiB, 19);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", first, first.size()).has_value());
+  auto reader = via_proxy_->get("t/get", std::nullopt);
+  ASSERT_TRUE(reader.has_value());
+  std::vector<char> buffer(kMiB);
+  ASSERT_TRUE((*reader)->read(buffer).has_value());
+  const std::string second = pattern(16 * kMiB, 20);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", second, second.size()).has_value());
+  proxy_->cut();
+  proxy_->resume();
+  Result<std::size_t> n = std::size_t{1};
+  while (n && *n > 0) n = (*reader)->read(buffer);
+  ASSERT_FALSE(n.has_value()) << "the rest would have come from another version";
+  EXPECT_NE(n.error().detail.find("412"), std::string::npos) << n.error().detail;
 }
 
 }  // namespace
