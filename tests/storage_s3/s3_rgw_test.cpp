@@ -261,6 +261,87 @@ TEST_F(S3RgwTest, PresignedPutIsBoundToSizeTypeAndChecksum) {
   EXPECT_EQ(head->content_type, "application/pdf");
 }
 
+// ---- refused streaming PUTs: the request is cut before its last bytes ------------------------
+
+// A streamed PUT of a known size holds its last chunk back until every check passed; when one
+// fails, the connection is closed with the body incomplete and RGW stores nothing.
+class S3StreamingPutTest : public S3RgwTest {
+ protected:
+  const std::string old_ = pattern(1000, 30);
+  const std::string data_ = pattern(5 * kMiB + 11, 31);  // five 1 MiB chunks and a bit
+  void SetUp() override { ASSERT_TRUE(put_string(store(), "t/keep", old_).has_value()); }
+  void expect_unchanged() {
+    EXPECT_EQ(get_string(store(), "t/keep").value(), old_);
+    EXPECT_TRUE(store().client().list_multipart_uploads(store().key_prefix())->empty());
+  }
+};
+
+TEST_F(S3StreamingPutTest, ChecksumMismatchStoresNothing) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  options.expected_sha256 = sha256_hex("something else");
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().code, ErrorCode::kBadRequest);
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, SourceFailingMidwayStoresNothing) {
+  class Failing final : public ByteSource {
+   public:
+    explicit Failing(std::string_view data) : data_(data) {}
+    Result<std::size_t> read(std::span<char> out) override {
+      if (data_.size() < 2 * kMiB) return Error::BadRequest("the client went away");
+      const std::size_t n = std::min(out.size(), data_.size());
+      std::copy_n(data_.data(), n, out.data());
+      data_.remove_prefix(n);
+      return n;
+    }
+
+   private:
+    std::string_view data_;
+  } source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().message, "the client went away");
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, BodyLongerOrShorterThanDeclaredStoresNothing) {
+  for (std::uint64_t declared : {data_.size() - 1, data_.size() + 1}) {
+    ChunkSource source(data_);
+    PutOptions options;
+    options.size = declared;
+    auto put = store().put("t/keep", source, options);
+    ASSERT_FALSE(put.has_value()) << declared;
+    EXPECT_EQ(put.error().code, ErrorCode::kBadRequest);
+    expect_unchanged();
+  }
+}
+
+TEST_F(S3StreamingPutTest, BodyOverMaxBytesStoresNothing) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.max_bytes = 3 * kMiB;  // no declared size: found out while streaming
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().code, ErrorCode::kPayloadTooLarge);
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, AcceptedBodyReplacesTheObject) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  options.expected_sha256 = sha256_hex(data_);
+  auto put = store().put("t/keep", source, options);
+  ASSERT_TRUE(put.has_value()) << put.error().detail;
+  EXPECT_TRUE(get_string(store(), "t/keep").value() == data_);
+}
+
 // ---- direct multipart transfers (presigned parts) -------------------------------------------
 
 TEST_F(S3RgwTest, PresignedPartsUploadedByCurlCompleteIntoTheObject) {
