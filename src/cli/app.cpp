@@ -3,8 +3,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
+#include "auth/external_issuer.h"
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "storage/fs/blob_signer.h"
@@ -81,7 +83,18 @@ Result<Storage> open_object_store(const Config& config) {
 Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,
                                                                   const Clock& clock) {
   COFFER_TRY(auth::SigningKey key, auth::load_signing_key(config.auth, config.data_dir));
-  return std::make_unique<auth::TokenAuthority>(std::move(key), config.auth, clock);
+  auto authority = std::make_unique<auth::TokenAuthority>(std::move(key), config.auth, clock);
+  std::set<std::string> seen;
+  for (const TrustedIssuer& trusted : config.auth.issuers) {
+    // Tokens are routed by their "iss": one issuer per name, and never Coffer's own.
+    if (!seen.insert(trusted.issuer).second || trusted.issuer == config.auth.issuer) {
+      return Error::BadRequest("trusted issuer " + trusted.issuer +
+                               " is configured twice or is Coffer's own issuer");
+    }
+    COFFER_TRY(auto issuer, auth::make_external_issuer(trusted, config.auth));
+    authority->add_external_issuer(std::move(issuer));
+  }
+  return authority;
 }
 
 std::string public_base_url(const Config& config, std::uint16_t bound_port) {

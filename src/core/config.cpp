@@ -311,6 +311,8 @@ const std::vector<Setting>& settings() {
        duration(&Config::auth, &AuthConfig::login_lockout)},
       {"auth.jwks_refresh", "COFFER_JWKS_REFRESH", Kind::kDuration, false,
        duration(&Config::auth, &AuthConfig::jwks_refresh)},
+      {"auth.jwks_ca_file", "COFFER_JWKS_CA_FILE", Kind::kString, false,
+       str_in(&Config::auth, &AuthConfig::jwks_ca_file)},
       {"auth.issuers", "COFFER_AUTH_ISSUERS", Kind::kIssuers, false, parse_issuers},
 
       {"transfer.presign_expiry", "COFFER_PRESIGN_EXPIRY", Kind::kDuration, false,

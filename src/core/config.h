@@ -70,6 +70,7 @@ struct AuthConfig {
   int max_login_failures = 5;    // per tenant+username before 429
   Duration login_lockout{std::chrono::seconds(60)};
   Duration jwks_refresh{std::chrono::minutes(10)};
+  std::string jwks_ca_file;      // extra CA bundle (PEM) for jwks_url fetches
   std::vector<TrustedIssuer> issuers;
 };
 

@@ -85,6 +85,18 @@ TEST(Config, TrustedIssuersFromTomlArray) {
   EXPECT_EQ(c->auth.issuers[0].algorithms, std::vector<std::string>{"RS256"});
 }
 
+TEST(Config, JwksCaFileFromFileAndEnvironment) {
+  EXPECT_EQ(load_config("", {})->auth.jwks_ca_file, "");
+  auto c = load_config("[auth]\njwks_ca_file = \"/etc/coffer/idp-ca.pem\"\n", {});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->auth.jwks_ca_file, "/etc/coffer/idp-ca.pem");
+  auto e = load_config("[auth]\njwks_ca_file = \"/a.pem\"\n",
+                       Env{{"COFFER_JWKS_CA_FILE", "/b.pem"}});
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  EXPECT_EQ(e->auth.jwks_ca_file, "/b.pem");
+  EXPECT_FALSE(load_config("[auth]\njwks_ca_file = 3\n", {}).has_value());
+}
+
 TEST(Durations, ParseUnits) {
   EXPECT_EQ(parse_duration("500ms"), Duration(500));
   EXPECT_EQ(parse_duration("10s"), Duration(10000));

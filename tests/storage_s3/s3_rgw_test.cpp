@@ -174,11 +174,12 @@ TEST_F(S3RgwTest, ExpiredPresignedUrlIsRefused) {
   ASSERT_TRUE(url.has_value());
   EXPECT_EQ(curl_status(shell_quote(url->url)), 403);
 
-  // And one that expires while the test watches.
-  auto short_lived = store().presign(presign_get_request("t/old", 1s));
+  // And one that expires while the test watches (signed times are whole seconds: a 3 s URL
+  // lives 2-3 s).
+  auto short_lived = store().presign(presign_get_request("t/old", 3s));
   ASSERT_TRUE(short_lived.has_value());
   EXPECT_EQ(curl_status(shell_quote(short_lived->url)), 200);
-  std::this_thread::sleep_for(2100ms);
+  std::this_thread::sleep_until(short_lived->expires_at + 1100ms);
   EXPECT_EQ(curl_status(shell_quote(short_lived->url)), 403);
 }
 
@@ -258,6 +259,87 @@ TEST_F(S3RgwTest, PresignedPutIsBoundToSizeTypeAndChecksum) {
   auto head = store().client().head_object(store().key_prefix() + "t/uploaded");
   ASSERT_TRUE(head.has_value());
   EXPECT_EQ(head->content_type, "application/pdf");
+}
+
+// ---- refused streaming PUTs: the request is cut before its last bytes ------------------------
+
+// A streamed PUT of a known size holds its last chunk back until every check passed; when one
+// fails, the connection is closed with the body incomplete and RGW stores nothing.
+class S3StreamingPutTest : public S3RgwTest {
+ protected:
+  const std::string old_ = pattern(1000, 30);
+  const std::string data_ = pattern(5 * kMiB + 11, 31);  // five 1 MiB chunks and a bit
+  void SetUp() override { ASSERT_TRUE(put_string(store(), "t/keep", old_).has_value()); }
+  void expect_unchanged() {
+    EXPECT_EQ(get_string(store(), "t/keep").value(), old_);
+    EXPECT_TRUE(store().client().list_multipart_uploads(store().key_prefix())->empty());
+  }
+};
+
+TEST_F(S3StreamingPutTest, ChecksumMismatchStoresNothing) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  options.expected_sha256 = sha256_hex("something else");
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().code, ErrorCode::kBadRequest);
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, SourceFailingMidwayStoresNothing) {
+  class Failing final : public ByteSource {
+   public:
+    explicit Failing(std::string_view data) : data_(data) {}
+    Result<std::size_t> read(std::span<char> out) override {
+      if (data_.size() < 2 * kMiB) return Error::BadRequest("the client went away");
+      const std::size_t n = std::min(out.size(), data_.size());
+      std::copy_n(data_.data(), n, out.data());
+      data_.remove_prefix(n);
+      return n;
+    }
+
+   private:
+    std::string_view data_;
+  } source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().message, "the client went away");
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, BodyLongerOrShorterThanDeclaredStoresNothing) {
+  for (std::uint64_t declared : {data_.size() - 1, data_.size() + 1}) {
+    ChunkSource source(data_);
+    PutOptions options;
+    options.size = declared;
+    auto put = store().put("t/keep", source, options);
+    ASSERT_FALSE(put.has_value()) << declared;
+    EXPECT_EQ(put.error().code, ErrorCode::kBadRequest);
+    expect_unchanged();
+  }
+}
+
+TEST_F(S3StreamingPutTest, BodyOverMaxBytesStoresNothing) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.max_bytes = 3 * kMiB;  // no declared size: found out while streaming
+  auto put = store().put("t/keep", source, options);
+  ASSERT_FALSE(put.has_value());
+  EXPECT_EQ(put.error().code, ErrorCode::kPayloadTooLarge);
+  expect_unchanged();
+}
+
+TEST_F(S3StreamingPutTest, AcceptedBodyReplacesTheObject) {
+  ChunkSource source(data_);
+  PutOptions options;
+  options.size = data_.size();
+  options.expected_sha256 = sha256_hex(data_);
+  auto put = store().put("t/keep", source, options);
+  ASSERT_TRUE(put.has_value()) << put.error().detail;
+  EXPECT_TRUE(get_string(store(), "t/keep").value() == data_);
 }
 
 // ---- direct multipart transfers (presigned parts) -------------------------------------------
@@ -670,6 +752,45 @@ TEST_F(S3ProxyTest, ServerGoneMidGetFailsTheReadNotTheProcess) {
   while (n && *n > 0) n = (*reader)->read(buffer);
   ASSERT_FALSE(n.has_value()) << "a body cut short must not look like its end";
   expect_unavailable(n.error());
+}
+
+TEST_F(S3ProxyTest, GetResumesWhereABrokenConnectionLeftOff) {
+  const std::string data = pattern(16 * kMiB, 18);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", data, data.size()).has_value());
+  auto reader = via_proxy_->get("t/get", ByteRange{3, data.size() - 2});
+  ASSERT_TRUE(reader.has_value());
+  std::string got;
+  std::vector<char> buffer(kMiB);
+  auto n = (*reader)->read(buffer);
+  ASSERT_TRUE(n.has_value());
+  got.append(buffer.data(), *n);
+  proxy_->cut();
+  proxy_->resume();
+  for (;;) {
+    n = (*reader)->read(buffer);
+    ASSERT_TRUE(n.has_value()) << n.error().detail;
+    if (*n == 0) break;
+    got.append(buffer.data(), *n);
+  }
+  EXPECT_TRUE(got == data.substr(3, data.size() - 4));
+  EXPECT_GE(via_proxy_->client().stats().retries, 1u);
+}
+
+TEST_F(S3ProxyTest, GetDoesNotResumeIntoAnotherVersion) {
+  const std::string first = pattern(16 * kMiB, 19);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", first, first.size()).has_value());
+  auto reader = via_proxy_->get("t/get", std::nullopt);
+  ASSERT_TRUE(reader.has_value());
+  std::vector<char> buffer(kMiB);
+  ASSERT_TRUE((*reader)->read(buffer).has_value());
+  const std::string second = pattern(16 * kMiB, 20);
+  ASSERT_TRUE(put_string(direct_.store(), "t/get", second, second.size()).has_value());
+  proxy_->cut();
+  proxy_->resume();
+  Result<std::size_t> n = std::size_t{1};
+  while (n && *n > 0) n = (*reader)->read(buffer);
+  ASSERT_FALSE(n.has_value()) << "the rest would have come from another version";
+  EXPECT_NE(n.error().detail.find("412"), std::string::npos) << n.error().detail;
 }
 
 }  // namespace

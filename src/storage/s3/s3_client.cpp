@@ -142,8 +142,7 @@ std::string lower_hex_or_empty(std::string_view s) {
 
 }  // namespace
 
-// ---- Impl: the I/O side
-// ---------------------------------------------------------------------------
+// ---- Impl: the I/O side -------------------------------------------------------------------------
 
 struct S3Client::Impl {
   S3Config config;
@@ -472,11 +471,24 @@ struct S3Client::Impl {
     co_return true;
   }
 
-  awaitable<Result<std::size_t>> read_some(Connection* c, std::span<char> out, std::string what) {
+  // Bytes read into `out` (what arrived before a failure counts), and the failure if any.
+  struct ReadSome {
+    std::size_t bytes = 0;
+    std::optional<Error> error;
+  };
+  awaitable<ReadSome> read_some(Connection* c, std::span<char> out, std::string what) {
+    ReadSome result;
+    if (c == nullptr) {
+      result.error = Error::StorageUnavailable("s3: " + what + ": no connection");
+      co_return result;
+    }
     auto [ec, n] = co_await c->read_body(out, config.request_timeout);
-    if (ec)
-      co_return Error::StorageUnavailable("s3: " + what + ": reading the body: " + describe(ec));
-    co_return n;
+    result.bytes = n;
+    if (ec) {
+      result.error =
+          Error::StorageUnavailable("s3: " + what + ": reading the body: " + describe(ec));
+    }
+    co_return result;
   }
 
   awaitable<bool> give_back(std::unique_ptr<Connection> c) {
@@ -515,16 +527,23 @@ struct S3Client::Impl {
 namespace {
 
 // Streams a GET answer's body: each read() runs on the I/O thread and fills the caller's buffer
-// straight from the socket.
+// straight from the socket. A connection that breaks mid-body is replaced by a ranged GET for the
+// rest, conditional on the same ETag (If-Match), so a reader never mixes two versions.
 class S3BodyReader final : public storage::ObjectReader {
  public:
-  S3BodyReader(S3Client::Impl& impl, std::unique_ptr<Connection> c, std::uint64_t size,
-               std::string what)
+  // `first` is the object offset of the body's first byte; `etag` the object's (may be "": then
+  // no resuming).
+  S3BodyReader(S3Client::Impl& impl, std::unique_ptr<Connection> c, std::string key,
+               std::uint64_t first, std::uint64_t size, std::string etag, std::string what)
       : impl_(impl),
         connection_(std::move(c)),
+        key_(std::move(key)),
+        next_(first),
         size_(size),
         remaining_(size),
-        what_(std::move(what)) {}
+        etag_(std::move(etag)),
+        what_(std::move(what)),
+        resumes_left_(impl.retry.max_attempts - 1) {}
 
   ~S3BodyReader() override {
     if (connection_) {
@@ -544,18 +563,23 @@ class S3BodyReader final : public storage::ObjectReader {
     if (impl_.on_io_thread()) return Error::Internal("s3: a blocking read on the I/O thread");
     const std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
-    auto got = impl_.run(impl_.read_some(connection_.get(), out.first(want), what_));
-    if (!got) {
-      failed_ = got.error();
-      return got;
+    for (;;) {
+      auto got = impl_.run(impl_.read_some(connection_.get(), out.first(want), what_));
+      if (got.bytes > 0) {
+        remaining_ -= got.bytes;
+        next_ += got.bytes;
+        if (remaining_ == 0) release();
+        return got.bytes;
+      }
+      Error error = got.error
+                        ? *got.error
+                        : Error::StorageUnavailable("s3: " + what_ + ": the body ended early");
+      if (auto resumed = resume(); !resumed) {
+        error.detail += "; resuming failed: " + resumed.error().detail;
+        failed_ = error;
+        return error;
+      }
     }
-    if (*got == 0) {
-      failed_ = Error::StorageUnavailable("s3: " + what_ + ": the body ended early");
-      return *failed_;
-    }
-    remaining_ -= *got;
-    if (remaining_ == 0) release();
-    return *got;
   }
 
  private:
@@ -563,11 +587,37 @@ class S3BodyReader final : public storage::ObjectReader {
     if (connection_) impl_.run(impl_.give_back(std::move(connection_)));
   }
 
+  // A new connection carrying the rest of the body, or why there is none.
+  Result<void> resume() {
+    if (etag_.empty()) return Error::Internal("no ETag to resume on");
+    if (resumes_left_ <= 0) return Error::Internal("no attempts left");
+    --resumes_left_;
+    release();
+    Request req = impl_.object_request("GET", key_);
+    req.headers.emplace_back("Range", range_header({next_, next_ + remaining_ - 1}));
+    req.headers.emplace_back("If-Match", etag_);
+    ++impl_.retries;
+    COFFER_TRY(Opened opened, impl_.run(impl_.open(req)));
+    const auto cr = parse_content_range(opened.head.content_range);
+    if (opened.head.status != 206 || !cr || cr->first != next_ ||
+        cr->last - cr->first + 1 != remaining_) {
+      impl_.run(impl_.abandon(std::move(opened.connection)));
+      return Error::Internal("unexpected answer " + std::to_string(opened.head.status) + " " +
+                             opened.head.content_range);
+    }
+    connection_ = std::move(opened.connection);
+    return Ok();
+  }
+
   S3Client::Impl& impl_;
   std::unique_ptr<Connection> connection_;
+  std::string key_;
+  std::uint64_t next_;
   std::uint64_t size_;
   std::uint64_t remaining_;
+  std::string etag_;
   std::string what_;
+  int resumes_left_;
   std::optional<Error> failed_;
 };
 
@@ -701,7 +751,9 @@ Result<GetObjectResult> S3Client::get_object(const std::string& key,
       return Error::Internal("s3: " + req.what + ": the server ignored Range");
     }
   }
-  out.body = std::make_unique<S3BodyReader>(*impl_, std::move(opened.connection), length, req.what);
+  out.body =
+      std::make_unique<S3BodyReader>(*impl_, std::move(opened.connection), key,
+                                     range ? range->first : 0, length, out.head.etag, req.what);
   return out;
 }
 
@@ -1035,8 +1087,7 @@ Result<int> S3Client::abort_incomplete_uploads(const std::string& prefix, System
   return aborted;
 }
 
-// ---- Presigning
-// -----------------------------------------------------------------------------------
+// ---- Presigning ---------------------------------------------------------------------------------
 
 namespace {
 
@@ -1060,7 +1111,8 @@ Result<PresignedRequest> presign_request(const S3Client::Impl& impl, std::string
   out.method = std::move(method);
   out.url = impl.address.url(path, signed_query.query);
   for (auto& [name, value] : bound) out.headers[name] = value;
-  out.expires_at = options.now + options.expires_in;
+  // SigV4 signs whole seconds: the URL lives from the signing second on.
+  out.expires_at = std::chrono::floor<std::chrono::seconds>(options.now) + options.expires_in;
   return out;
 }
 

@@ -54,7 +54,9 @@ struct ObjectHead {
 struct GetObjectResult {
   // Delivers exactly body->size() bytes: the object, or the requested range of it. The reader
   // holds a connection: read it to the end (the connection is then reused) or drop it (the
-  // connection is closed). It must not outlive the client.
+  // connection is closed). It must not outlive the client. When the connection breaks mid-body,
+  // the reader asks for the rest with a ranged GET conditional on the ETag (If-Match), up to
+  // max_attempts - 1 times; if the object changed meanwhile, read() fails instead.
   std::unique_ptr<storage::ObjectReader> body;
   ObjectHead head;
 };
