@@ -28,7 +28,7 @@ struct TokenSubject {
   std::string user;
 };
 
-// Tokens of one trusted external issuer (a JWKS-backed verifier; see external_issuers.h).
+// Tokens of one trusted external issuer (a JWKS-backed verifier; see external_issuer.h).
 class ExternalIssuer {
  public:
   virtual ~ExternalIssuer() = default;

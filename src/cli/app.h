@@ -32,9 +32,11 @@ struct Storage {
 // The object store the configuration names (default: a directory in the data dir).
 Result<Storage> open_object_store(const Config& config);
 
-// Coffer's own token authority, with its signing key (generated into the data dir if needed).
+// Coffer's own token authority, with its signing key (generated into the data dir if needed),
+// and, when `trust_external_issuers`, the configured external issuers (this may fetch JWKS).
 Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,
-                                                                  const Clock& clock);
+                                                                  const Clock& clock,
+                                                                  bool trust_external_issuers);
 
 // The base URL clients reach this node at: http.public_url, or http://<listen>.
 std::string public_base_url(const Config& config, std::uint16_t bound_port);

@@ -88,9 +88,9 @@ int run_serve(const GlobalOptions& global) {
   }
   auto& store = storage->store;
   SystemClock clock;
-  auto tokens = make_token_authority(*config, clock);
+  auto tokens = make_token_authority(*config, clock, /*trust_external_issuers=*/true);
   if (!tokens) {
-    log::app().error("signing key: {} {}", tokens.error().message, tokens.error().detail);
+    log::app().error("authentication: {} {}", tokens.error().message, tokens.error().detail);
     return 1;
   }
 
@@ -154,7 +154,7 @@ int run_token(const GlobalOptions& global, const TokenOptions& options) {
   auto config = load_configuration(global);
   if (!config) return 2;
   SystemClock clock;
-  auto tokens = make_token_authority(*config, clock);
+  auto tokens = make_token_authority(*config, clock, /*trust_external_issuers=*/false);
   if (!tokens) return fail("token", tokens.error());
   Result<std::string> token = Error::Internal("");
   if (options.operator_token) {
