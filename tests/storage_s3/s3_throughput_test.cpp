@@ -88,7 +88,7 @@ TEST(S3Throughput, DISABLED_PutAndGetVersusCurlOnPresignedUrls) {
       auto put = store.put("bench/streamed", source, options);
       ASSERT_TRUE(put.has_value()) << put.error().detail;
     });
-    measure("coffer put, size unknown (multipart 8 MiB x 2, sha256)", [&] {
+    measure("coffer put, size unknown (multipart: 5 MiB parts, 2 in flight, sha256)", [&] {
       GeneratedSource source(size);
       auto put = store.put("bench/multipart", source, PutOptions{});
       ASSERT_TRUE(put.has_value()) << put.error().detail;
