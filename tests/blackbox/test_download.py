@@ -314,3 +314,37 @@ def test_download_in_flight_survives_a_delete(tenant):
         assert tenant.admin.delete(f["id"]).status_code == 204
         rest = b"".join(it)
     assert head + rest == data
+
+
+def test_downloads_during_overwrites_are_never_mixed(tenant):
+    versions = {}
+    f = tenant.admin.put("mix/file", bytes([0]) * 300_000)
+    versions[f["etag"]] = bytes([0]) * 300_000
+    stop = []
+
+    def writer():
+        for v in range(1, 9):
+            data = bytes([v]) * (300_000 + v)
+            g = tenant.admin.put("mix/file", data, overwrite=True)
+            versions[g["etag"]] = data
+        stop.append(True)
+
+    seen = []
+
+    def reader(i):
+        if i == 0:
+            return writer()
+        while not stop:
+            r = tenant.admin.download(f["id"])
+            assert r.status_code == 200
+            seen.append((r.headers["ETag"], r.content))
+            ranged = tenant.admin.download(f["id"], headers={"Range": "bytes=-10"})
+            seen.append((ranged.headers["ETag"], None))
+            assert len(set(ranged.content)) == 1
+
+    run_parallel(4, reader)
+    assert seen
+    for etag, content in seen:
+        assert etag in versions
+        if content is not None:
+            assert content == versions[etag]

@@ -358,3 +358,46 @@ def test_gc_removes_replaced_and_deleted_objects(env):
     # Running it again finds nothing more to do.
     env.gc()
     assert len(t.objects()) == len(live)
+
+
+def test_zero_quota(env):
+    t = env.tenant(quota_bytes=0)
+    editor = t.user("editor")
+    assert_error(editor.upload("one-byte", b"x"), 507, "quota_exceeded")
+    assert editor.put("empty", b"")["size"] == 0
+    assert t.assert_usage_exact() == (0, 1)
+
+
+def test_deletes_racing_overwrites_keep_usage_exact(env):
+    t = env.tenant()
+    editor = t.user("editor")
+    ids = [editor.put(f"dr/{i}", b"x" * 100)["id"] for i in range(4)]
+
+    def work(i):
+        if i % 2 == 0:
+            return editor.delete(ids[(i // 2) % 4])
+        return editor.upload(f"dr/{(i // 2) % 4}", b"y" * (200 + i), overwrite=True)
+
+    results = run_parallel(16, work)
+    assert {r.status_code for r in results} <= {201, 204, 404}, [r.text for r in results]
+    t.assert_usage_exact()
+    env.gc()
+    live = t.all_files()
+    assert len(t.objects()) == len(live)
+    for f in live:
+        assert sha256(editor.download(f["id"]).content) == f["sha256"]
+
+
+def test_operator_token_has_no_access_to_files(env, tenant):
+    f = tenant.admin.put("op/file", b"x")
+    op = env.operator
+    s = env.server
+    for r in [s.request("GET", f"{API}/files/", token=op),
+              s.request("POST", f"{API}/files/?path=op/new", token=op, data=b"x"),
+              s.request("GET", f"{API}/files/{f['id']}", token=op),
+              s.request("GET", f"{API}/files/{f['id']}/download", token=op),
+              s.request("PATCH", f"{API}/files/{f['id']}", token=op, json={"path": "op/moved"}),
+              s.request("DELETE", f"{API}/files/{f['id']}", token=op),
+              s.request("GET", f"{API}/permissions?file_id={q(f['id'])}", token=op)]:
+        assert_error(r, 403, "forbidden")
+    assert tenant.admin.paths() == ["op/file"]

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from coffer_server import CofferServer
-from files_support import API, Env, assert_error, assert_file_object, sha256
+from files_support import API, Env, assert_error, assert_file_object, run_parallel, sha256
 
 
 @pytest.fixture(scope="module")
@@ -361,3 +361,31 @@ def test_rename_then_listing_order_and_folders(tenant):
     editor.rename(files[1]["id"], "a/2")
     assert editor.paths() == ["a/2", "n/1", "z/1"]
     assert editor.list_all(delimiter="/")[1] == ["a/", "n/", "z/"]
+
+
+def test_concurrent_renames_to_one_path(tenant):
+    editor = tenant.user("editor")
+    files = upload_many(editor, [f"from/{i}" for i in range(8)])
+    results = run_parallel(8, lambda i: editor.rename(files[i]["id"], "to/the-one"))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] + [409] * 7, codes
+    winner = next(i for i, r in enumerate(results) if r.status_code == 200)
+    assert editor.paths(prefix="to/") == ["to/the-one"]
+    assert editor.download(files[winner]["id"]).content == f"from/{winner}".encode()
+    assert len(editor.paths()) == 8
+
+
+def test_rename_racing_an_upload_to_the_same_path(tenant):
+    editor = tenant.user("editor")
+    f = editor.put("race/src", b"renamed")
+
+    def work(i):
+        if i == 0:
+            return editor.rename(f["id"], "race/dst")
+        return editor.upload("race/dst", b"uploaded")
+
+    results = run_parallel(2, work)
+    codes = sorted(r.status_code for r in results)
+    assert codes in ([200, 409], [201, 409]), codes
+    assert editor.paths(prefix="race/dst") == ["race/dst"]
+    tenant.assert_usage_exact()

@@ -83,6 +83,80 @@ def test_multipart_without_a_file_part_or_a_name_is_refused(editor):
     assert editor.paths() == []
 
 
+def test_malformed_multipart_stores_nothing(tenant, editor):
+    good, ctype = multipart([path_part("broken.bin"), file_part(os.urandom(200_000))])
+    cases = [
+        (good[:-40], ctype),                                    # no close delimiter: the body ends early
+        (good[:150_000], ctype),                                # cut inside the file part
+        (good, "multipart/form-data"),                          # no boundary
+        (good, "multipart/form-data; boundary=other"),          # a boundary that never comes
+        (b"garbage without any structure", ctype),
+    ]
+    for body, content_type in cases:
+        r = editor.request("POST", f"{API}/files/", data=body, headers={"Content-Type": content_type})
+        assert_error(r, 400, "bad_request")
+    two_files, ctype2 = multipart([path_part("two.bin"), file_part(b"1"), file_part(b"2")])
+    r = editor.request("POST", f"{API}/files/", data=two_files, headers={"Content-Type": ctype2})
+    assert_error(r, 400, "bad_request")
+    unknown, ctype3 = multipart([{"name": "comment", "data": b"hi"}, path_part("x.bin"), file_part(b"1")])
+    r = editor.request("POST", f"{API}/files/", data=unknown, headers={"Content-Type": ctype3})
+    assert_error(r, 400, "bad_request")
+    assert tenant.all_files() == []
+    assert tenant.objects() == set()
+    assert tenant.assert_usage_exact() == (0, 0)
+
+
+def test_client_that_disconnects_mid_upload_leaves_nothing(env, tenant, editor):
+    import time
+    form_body, form_type = multipart([path_part("cut.bin"), file_part(b"y" * 1_000_000)])
+    for ctype, body in [("application/octet-stream", b"x" * 1_000_000), (form_type, form_body)]:
+        target = f"{API}/files/?path=cut.bin" if ctype == "application/octet-stream" else f"{API}/files/"
+        head = (f"POST {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {editor.token}\r\n"
+                f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", env.server.port), timeout=10) as c:
+            c.sendall(head + body[:300_000])  # then the client goes away
+            time.sleep(0.3)
+        deadline = time.time() + 10
+        while tenant.objects() and time.time() < deadline:
+            time.sleep(0.05)
+        assert tenant.objects() == set()
+    assert tenant.all_files() == []
+    assert editor.put("cut.bin", b"the path is free")["version"] == 1
+
+
+def test_overwrite_flag_must_be_true_or_false(tenant, editor):
+    for value in ["yes", "1", "TRUE", ""]:
+        r = editor.request("POST", f"{API}/files/?path=flag.txt&overwrite={value}", data=b"x")
+        assert_error(r, 400, "bad_request")
+    assert editor.request("POST", f"{API}/files/?path=flag.txt&overwrite=false", data=b"x").status_code == 201
+    assert_error(editor.request("POST", f"{API}/files/?path=flag.txt&overwrite=false", data=b"y"), 409,
+                 "conflict")
+    assert tenant.all_files()[0]["version"] == 1
+
+
+def test_a_file_and_a_folder_may_share_a_name(editor):
+    editor.put("x", b"file x")
+    editor.put("x/y", b"file x/y")
+    items, folders = editor.list_all(delimiter="/")
+    assert [f["path"] for f in items] == ["x"] and folders == ["x/"]
+
+
+def test_curl_with_expect_100_continue(env, editor, tmp_path):
+    src = tmp_path / "big.bin"
+    data = os.urandom(3 * 1024 * 1024)
+    src.write_bytes(data)
+    target = f"{env.server.url}{API}/files/?path=curl/expect.bin"
+    out = subprocess.run(["curl", "-sS", "-v", "-o", "-", "-w", "\n%{http_code}", "--data-binary", f"@{src}",
+                          "-H", "Expect: 100-continue", "-H", "Content-Type: application/octet-stream",
+                          "-H", f"Authorization: Bearer {editor.token}", target],
+                         capture_output=True, timeout=60)
+    body, _, code = out.stdout.rpartition(b"\n")
+    assert code == b"201", out
+    assert b"100 Continue" in out.stderr
+    f = json.loads(body)
+    assert f["sha256"] == sha256(data)
+
+
 def test_multipart_part_without_content_type_defaults_to_octet_stream(editor):
     r = editor.upload_form([path_part("plain"), {"name": "file", "data": b"abc", "filename": "f"}])
     assert r.status_code == 201, r.text
@@ -232,6 +306,9 @@ def test_checksum_that_matches_is_accepted(editor):
     data = b"checked bytes"
     f = editor.put("sum/ok.txt", data, headers={"X-Checksum-Sha256": sha256(data)})
     assert f["sha256"] == sha256(data)
+    chunked = editor.put("sum/chunked.txt", iter([data[:3], data[3:]]),
+                         headers={"X-Checksum-Sha256": sha256(data)})
+    assert chunked["sha256"] == sha256(data)
     upper = editor.put("sum/upper.txt", data, headers={"X-Checksum-Sha256": sha256(data).upper()})
     assert upper["sha256"] == sha256(data)
     form = editor.upload_form([path_part("sum/form.txt"), file_part(data)],
@@ -257,6 +334,7 @@ def test_checksum_mismatch_stores_nothing(env, tenant, editor):
     assert tenant.assert_usage_exact() == before
     base = tenant.all_files()[0]
     assert base["version"] == 1 and download_bytes(editor, base["id"]) == b"base"
+    assert len(tenant.objects()) == 1  # removed at once, not left for the collector
     env.gc()
     assert len(tenant.objects()) == 1
 
@@ -585,3 +663,17 @@ def test_chunked_body_over_the_limit_is_413_and_stores_nothing(limited):
     env.gc()
     assert t.objects() == set()
     assert env.temp_files() == []
+
+
+def test_curl_over_the_limit_gets_413_before_sending(limited, tmp_path):
+    env, t = limited
+    src = tmp_path / "too-big.bin"
+    src.write_bytes(os.urandom(LIMIT + 1))
+    out = subprocess.run(["curl", "-sS", "-v", "-o", "-", "-w", "\n%{http_code}", "--data-binary", f"@{src}",
+                          "-H", "Expect: 100-continue", "-H", f"Authorization: Bearer {t.admin.token}",
+                          f"{env.server.url}{API}/files/?path=too-big.bin"], capture_output=True, timeout=60)
+    body, _, code = out.stdout.rpartition(b"\n")
+    assert code == b"413", out
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+    assert b"100 Continue" not in out.stderr
+    assert t.all_files() == [] and t.objects() == set()
