@@ -348,3 +348,18 @@ def test_downloads_during_overwrites_are_never_mixed(tenant):
         assert etag in versions
         if content is not None:
             assert content == versions[etag]
+
+
+def test_blob_route_refuses_unsigned_and_traversing_keys(shared):
+    t, owner, f, data = shared
+    url = urllib.parse.urlsplit(owner.download_url(f["id"]).json()["url"])
+    base = t.env.server.url
+    for path in ["/blob/" + url.path.split("/blob/", 1)[1],
+                 "/blob/..%2F..%2Fcoffer.db", "/blob/%2e%2e/%2e%2e/coffer.db", "/blob/../coffer.db",
+                 "/blob/" + t.id + "/..%2F..%2F..%2Fcoffer.db"]:
+        for query in ["", "?" + url.query]:
+            if path == "/blob/" + url.path.split("/blob/", 1)[1] and query:
+                continue  # the genuine URL
+            r = requests.get(base + path + query, timeout=30)
+            assert r.status_code in (400, 403, 404), (path, query, r.status_code)
+            assert data not in r.content and b"SQLite" not in r.content

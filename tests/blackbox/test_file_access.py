@@ -401,3 +401,36 @@ def test_operator_token_has_no_access_to_files(env, tenant):
               s.request("GET", f"{API}/permissions?file_id={q(f['id'])}", token=op)]:
         assert_error(r, 403, "forbidden")
     assert tenant.admin.paths() == ["op/file"]
+
+
+def test_gc_while_uploads_run_never_takes_live_objects(env):
+    t = env.tenant()
+    editor = t.user("editor")
+    done = []
+
+    def work(i):
+        if i == 0:
+            runs = 0
+            while len(done) < 3 or runs < 3:
+                env.gc()
+                runs += 1
+            return runs
+        try:
+            for j in range(12):
+                path = f"live/{i}-{j % 4}"
+                r = editor.upload(path, os.urandom(20_000 + j), overwrite=True)
+                assert r.status_code == 201, r.text
+                if j % 5 == 4:
+                    assert editor.delete(r.json()["id"]).status_code == 204
+        finally:
+            done.append(i)
+
+    run_parallel(4, work)
+    live = t.all_files()
+    assert live
+    for f in live:
+        r = editor.download(f["id"])
+        assert r.status_code == 200 and sha256(r.content) == f["sha256"]
+    t.assert_usage_exact()
+    env.gc()
+    assert len(t.objects()) == len(live)

@@ -539,6 +539,9 @@ def test_if_match_on_overwrite(editor):
                            headers={"If-Match": r.json()["etag"]})
     assert r.status_code == 201 and r.json()["version"] == 3
     assert download_bytes(editor, f["id"]) == b"three"
+    # If-Match compares strongly: a weak tag never matches.
+    assert_error(editor.upload("m/doc", b"four", overwrite=True, headers={"If-Match": "W/" + r.json()["etag"]}),
+                 412, "precondition_failed")
     # If-Match needs a file to match: on a free path it fails.
     assert_error(editor.upload("m/absent", b"x", overwrite=True, headers={"If-Match": f["etag"]}), 412,
                  "precondition_failed")
@@ -593,6 +596,14 @@ def test_concurrent_overwrites_each_get_their_own_version(tenant, editor):
     tenant.assert_usage_exact()
     tenant.env.gc()
     assert len(tenant.objects()) == 1
+
+
+def test_parallel_overwrites_of_a_new_path_all_succeed(tenant, editor):
+    results = run_parallel(12, lambda i: editor.upload("race/fresh", bytes([i]) * 100, overwrite=True))
+    assert [r.status_code for r in results] == [201] * 12, [r.text for r in results]
+    assert sorted(r.json()["version"] for r in results) == list(range(1, 13))
+    assert len({r.json()["id"] for r in results}) == 1
+    assert tenant.assert_usage_exact() == (100, 1)
 
 
 def test_32_parallel_uploads_of_different_files(tenant, editor):
