@@ -3,14 +3,12 @@ passwords: tokens come from `coffer token`), uploads built byte for byte, listin
 and a look at the local object store's directory."""
 import hashlib
 import itertools
-import json
 import os
 import re
 import threading
 import urllib.parse
 from datetime import datetime, timezone
 
-import requests
 
 API = "/api/v1"
 FILE_FIELDS = {"id", "path", "size", "content_type", "sha256", "etag", "version", "owner_id",
@@ -319,7 +317,3 @@ def content_disposition_filename(header):
     m = re.search(r"filename\*=UTF-8''([^;\s]+)", header, re.I)
     assert m, header
     return urllib.parse.unquote(m.group(1), encoding="utf-8", errors="strict")
-
-
-def json_body(r):
-    return json.loads(r.content)

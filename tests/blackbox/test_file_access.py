@@ -39,6 +39,7 @@ def test_byte_quota(env):
         assert_error(r, 507, "quota_exceeded")
     assert editor.paths() == ["q/a"]
     assert t.assert_usage_exact() == (600, 1)
+    assert len(t.objects()) == 1
     env.gc()
     assert len(t.objects()) == 1
     # What fits exactly is accepted.

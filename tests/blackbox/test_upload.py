@@ -6,6 +6,7 @@ import os
 import random
 import socket
 import subprocess
+import time
 import unicodedata
 
 import pytest
@@ -107,7 +108,6 @@ def test_malformed_multipart_stores_nothing(tenant, editor):
 
 
 def test_client_that_disconnects_mid_upload_leaves_nothing(env, tenant, editor):
-    import time
     form_body, form_type = multipart([path_part("cut.bin"), file_part(b"y" * 1_000_000)])
     for ctype, body in [("application/octet-stream", b"x" * 1_000_000), (form_type, form_body)]:
         target = f"{API}/files/?path=cut.bin" if ctype == "application/octet-stream" else f"{API}/files/"
