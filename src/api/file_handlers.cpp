@@ -50,6 +50,11 @@ Result<std::optional<std::string>> checksum_header(const Request& r) {
   return std::optional<std::string>(std::move(lower));
 }
 
+bool valid_list_position(const std::string& cursor) {
+  if (cursor.size() < 2) return false;
+  return cursor[0] == 'f' || (cursor[0] == 'd' && cursor.back() == '/');
+}
+
 bool is_multipart(const Request& r) {
   auto type = r.headers.get("Content-Type");
   return type && boost::algorithm::istarts_with(*type, "multipart/form-data");
@@ -112,7 +117,7 @@ Response FileHandlers::list(Request& request) const {
     }
     COFFER_TRY(list.limit, page_limit(request));
     COFFER_TRY(list.cursor, decode_cursor(request, kCursorKind));
-    if (!list.cursor.empty() && list.cursor[0] != 'f' && list.cursor[0] != 'd') {
+    if (!list.cursor.empty() && !valid_list_position(list.cursor)) {
       return Error::BadRequest("cursor is not valid for this list");
     }
     COFFER_TRY(service::ListPage page, files_.list(caller, list));
