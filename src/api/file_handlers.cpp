@@ -77,14 +77,15 @@ Result<std::string> read_field(ByteSource& source) {
   }
 }
 
-// Reads what is left of a body (the multipart epilogue), so the connection can serve again.
-void drain(ByteSource* source) {
-  if (!source) return;
+// Reads what is left of the body after the closing boundary (the epilogue): an upload counts
+// only if its HTTP request arrived whole.
+Result<void> finish_body(ByteSource& source) {
   char buf[4096];
-  for (std::size_t total = 0; total < 65536;) {
-    auto n = source->read(buf);
-    if (!n || *n == 0) return;
-    total += *n;
+  for (std::size_t total = 0;;) {
+    COFFER_TRY(std::size_t n, source.read(buf));
+    if (n == 0) return Ok();
+    total += n;
+    if (total > 65536) return Error::BadRequest("too much data after the form's closing boundary");
   }
 }
 
@@ -180,7 +181,7 @@ Response FileHandlers::upload(Request& request) const {
       const std::string chosen = path_field && !path_field->empty() ? *path_field : filename.value_or("");
       if (chosen.empty()) return Error::InvalidPath("no path: send a path field or a file name");
       COFFER_TRY(path, FilePath::parse(chosen));
-      drain(request.body_stream);
+      COFFER_TRY_VOID(finish_body(*request.body_stream));
     } else {
       auto raw_path = request.query_param("path");
       if (!raw_path) return Error::InvalidPath("give ?path= for a raw upload, or send a form");
