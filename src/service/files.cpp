@@ -222,7 +222,8 @@ Result<ListPage> Files::list(const Caller& caller, const ListRequest& request) {
     }
     bool jumped = false;
     for (auto& view : batch) {
-      const std::string& path = view.file.path;
+      // A copy: view.file is moved into the page below, and the cursor is made from the path after.
+      const std::string path = view.file.path;
       if (request.delimiter) {
         auto slash = path.find('/', request.prefix.size());
         if (slash != std::string::npos) {
