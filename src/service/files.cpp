@@ -222,6 +222,7 @@ Result<ListPage> Files::list(const Caller& caller, const ListRequest& request) {
     }
     bool jumped = false;
     for (auto& view : batch) {
+      // A copy: view.file is moved into the page below, and the cursor is made from the path after.
       const std::string path = view.file.path;
       if (request.delimiter) {
         auto slash = path.find('/', request.prefix.size());
