@@ -116,7 +116,9 @@ EOF
     echo "postgresql://$DB_USER@127.0.0.1:$PORT/$DB"
     ;;
   stop)
-    if is_running; then pg_ctl -m immediate stop >/dev/null || true; fi
+    # A frozen server would never finish stopping.
+    for pid in $(server_pids); do kill -CONT "$pid" 2>/dev/null || true; done
+    if is_running; then pg_ctl -m immediate -t 20 stop >/dev/null || true; fi
     # A frozen server cannot stop: whatever of it is left goes.
     for pid in $(server_pids); do kill -KILL "$pid" 2>/dev/null || true; done
     rm -rf "$D"

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <utility>
 
+#include "core/log.h"
+
 namespace coffer::meta::postgres {
 namespace {
 
@@ -42,6 +44,12 @@ std::int64_t parse_integer(const char* text, int length) {
   std::int64_t value = 0;
   std::from_chars(text, text + length, value);
   return value;
+}
+
+// The server's warnings go to the log; its notices (e.g. "already exists, skipping") are
+// filtered out by client_min_messages.
+void log_server_message(void*, const char* message) {
+  log::app().warn("postgresql: {}", one_line(message));
 }
 
 }  // namespace
@@ -109,11 +117,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const ConnectionSetting
     PQfinish(conn);
     return e;
   }
+  PQsetNoticeProcessor(conn, log_server_message, nullptr);
   std::unique_ptr<PgConnection> c(new PgConnection(conn, settings.response_timeout));
   const std::string set_timeouts =
       "SET statement_timeout = " + std::to_string(settings.statement_timeout.count()) +
       "; SET idle_in_transaction_session_timeout = " +
-      std::to_string(settings.idle_in_transaction_timeout.count());
+      std::to_string(settings.idle_in_transaction_timeout.count()) +
+      "; SET client_min_messages = warning";
   COFFER_TRY_VOID(c->exec(set_timeouts));
   return c;
 }
