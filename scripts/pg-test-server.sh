@@ -10,7 +10,7 @@
 #          scripts/pg-test-server.sh freeze|thaw  # SIGSTOP / SIGCONT every process of the server
 # Env in:  PG_PORT  (default 15432; 0 picks a free port, printed in the URL)
 #          PG_DIR   (default /tmp/coffer-pg-$PG_PORT): data, socket, log; removed by stop
-#          PG_DB    (default coffer_test)   PG_USER (default coffer): the database superuser
+#          PG_DB    (default coffer_test, collated by ICU en-US) PG_USER (default coffer): superuser
 #          PG_BIN   (default /usr/lib/postgresql/15/bin)
 #
 # initdb refuses to run as root: as root, the server runs as the system user `postgres` (created
@@ -111,8 +111,11 @@ log_min_messages = warning
 EOF
     if [ "${#as_owner[@]}" -gt 0 ]; then chown "$owner": "$D/data/pg_hba.conf"; fi
     start_server
+    # The test database sorts text as English does ('a' < 'B'), unlike the bytewise order Coffer
+    # promises: the tests then show that the schema's COLLATE "C" holds whatever the locale.
     run "$BIN/psql" -h "$D/run" -p "$PORT" -U "$DB_USER" -d postgres -qAt -v ON_ERROR_STOP=1 \
-      -c "CREATE DATABASE \"$DB\"" >/dev/null || die "cannot create database $DB"
+      -c "CREATE DATABASE \"$DB\" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0" \
+      >/dev/null || die "cannot create database $DB"
     echo "postgresql://$DB_USER@127.0.0.1:$PORT/$DB"
     ;;
   stop)

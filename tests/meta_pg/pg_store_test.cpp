@@ -133,7 +133,8 @@ TEST(PgStore, ScanQueriesWalkThePathIndexInOrder) {
     raw.exec(
         "INSERT INTO files (id, tenant_id, path, size, content_type, sha256, object_key, version, "
         "owner_id, created_at, updated_at) "
-        "SELECT '" + tid + "-' || n, '" + tid + "', 'dir/' || n, 1, 'text/plain', '', '" + tid +
+        "SELECT '" +
+        tid + "-' || n, '" + tid + "', 'dir/' || n, 1, 'text/plain', '', '" + tid +
         "/' || n, 1, '" + admin.id + "', 0, 0 FROM generate_series(1, 5000) AS n");
   }
   raw.exec(
@@ -179,10 +180,15 @@ TEST(PgStore, ScanQueriesWalkThePathIndexInOrder) {
   EXPECT_EQ((*page)[2].file.path, "dir/2000");
 }
 
-TEST(PgStore, PathsAreCollatedBytewiseWhateverTheDatabaseLocale) {
+TEST(PgStore, KeysAreCollatedBytewiseWhateverTheDatabaseLocale) {
   auto db = pt::fresh_database();
   auto store = pt::open_migrated(db.url);
   pt::RawSession raw(db.url);
+  // The fixture's database sorts as English does, so the contract suite's ordering tests
+  // (ScanOrdersPathsByTheirUtf8Bytes, ListUsersIsOrderedByUsernameAfterTheCursor) prove that
+  // the columns' own collation decides.
+  EXPECT_EQ(raw.scalar("SELECT 'a' < 'B'"), "t") << "the test database is bytewise already";
+  EXPECT_EQ(raw.scalar("SELECT 'a' COLLATE \"C\" < 'B'"), "f");
   for (const char* column : {"path", "tenant_id"}) {
     EXPECT_EQ(raw.scalar(std::string("SELECT collation_name FROM information_schema.columns "
                                      "WHERE table_schema = current_schema() "
@@ -195,6 +201,12 @@ TEST(PgStore, PathsAreCollatedBytewiseWhateverTheDatabaseLocale) {
                        "WHERE table_schema = current_schema() AND table_name = 'users' "
                        "AND column_name = 'username'"),
             "C");
+  // The unique (tenant_id, path) index, which the scans walk, is in byte order too.
+  EXPECT_EQ(raw.scalar("SELECT string_agg(c.collname, ',' ORDER BY k.n) FROM pg_index AS i, "
+                       "unnest(i.indcollation) WITH ORDINALITY AS k (coll, n) "
+                       "JOIN pg_collation AS c ON c.oid = k.coll "
+                       "WHERE i.indexrelid = 'files_by_path'::regclass"),
+            "C,C");
 }
 
 // --- migrations ---
@@ -285,8 +297,8 @@ TEST(PgTwoNodes, ConcurrentOverwritesOfOnePathGetDistinctVersions) {
   std::vector<std::string> failures;
   race(kThreads, [&](int i) {
     for (int round = 0; round < kRounds; ++round) {
-      auto r = nodes.node(i).commit_file(
-          commit(t, admin, "hot", 10 + i, CommitMode::kCreateOrReplace));
+      auto r =
+          nodes.node(i).commit_file(commit(t, admin, "hot", 10 + i, CommitMode::kCreateOrReplace));
       std::lock_guard lock(mu);
       if (r) {
         versions.push_back(r->file.version);
@@ -337,9 +349,8 @@ TEST(PgTwoNodes, ConcurrentCommitsNeverExceedTheQuotaAndUsageStaysExact) {
         auto current = nodes.node(i).find_file_by_path(t.id, path, "");
         size = current ? current->file.size + kSize : kSize;
       }
-      auto r = nodes.node(i).commit_file(commit(t, admin, path, size,
-                                                overwrite ? CommitMode::kCreateOrReplace
-                                                          : CommitMode::kCreate));
+      auto r = nodes.node(i).commit_file(commit(
+          t, admin, path, size, overwrite ? CommitMode::kCreateOrReplace : CommitMode::kCreate));
       if (r) {
         (r->created ? created : replaced)++;
       } else if (r.error().code != ErrorCode::kQuotaExceeded) {

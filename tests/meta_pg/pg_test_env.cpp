@@ -100,7 +100,8 @@ RawSession::RawSession(const std::string& url) : impl_(std::make_unique<Impl>())
     PQfinish(impl_->conn);
     throw std::runtime_error("connect: " + message);
   }
-  PQsetNoticeProcessor(impl_->conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      impl_->conn, [](void*, const char*) {}, nullptr);
 }
 
 RawSession::~RawSession() { PQfinish(impl_->conn); }

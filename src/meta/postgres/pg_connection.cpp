@@ -36,8 +36,7 @@ std::string context_of(std::string_view sql) {
 // (class 53), or a statement ran past statement_timeout / lock_timeout (57014, 55P03).
 bool is_unavailability(std::string_view sqlstate) {
   return sqlstate.starts_with("08") || sqlstate.starts_with("53") || sqlstate == "57P01" ||
-         sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "57014" ||
-         sqlstate == "55P03";
+         sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "57014" || sqlstate == "55P03";
 }
 
 std::int64_t parse_integer(const char* text, int length) {
@@ -96,7 +95,9 @@ std::optional<std::int64_t> PgResult::optional_integer(int row, int column) cons
   return integer(row, column);
 }
 
-bool PgResult::boolean(int row, int column) const { return PQgetvalue(res_, row, column)[0] == 't'; }
+bool PgResult::boolean(int row, int column) const {
+  return PQgetvalue(res_, row, column)[0] == 't';
+}
 
 // --- PgConnection ---
 
@@ -104,10 +105,16 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const ConnectionSetting
   const std::string connect_timeout = std::to_string(settings.connect_timeout.count());
   // Keywords before "dbname" are defaults the URL may override; those after it are forced.
   // Keepalives notice a peer that vanished without closing the connection.
-  const char* keywords[] = {"connect_timeout",   "keepalives",          "keepalives_idle",
-                            "keepalives_interval", "keepalives_count",  "application_name",
-                            "dbname",            "client_encoding",     nullptr};
-  const char* values[] = {connect_timeout.c_str(), "1", "30", "10", "3", "coffer",
+  const char* keywords[] = {"connect_timeout",
+                            "keepalives",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "application_name",
+                            "dbname",
+                            "client_encoding",
+                            nullptr};
+  const char* values[] = {connect_timeout.c_str(),   "1",    "30",   "10", "3", "coffer",
                           settings.conninfo.c_str(), "UTF8", nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return unavailable("postgresql: out of memory while connecting");
@@ -131,8 +138,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const ConnectionSetting
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::idle() const {
-  return !broken_ && PQstatus(conn_) == CONNECTION_OK &&
-         PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }
 
 bool PgConnection::usable() const { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
@@ -165,7 +171,7 @@ Error PgConnection::failure(pg_result* res, std::string_view context) {
 
 Result<PgResult> PgConnection::await_result(std::string_view context) {
   const auto deadline = Clock::now() + response_timeout_;
-  PGresult* kept = nullptr;   // the first error, or else the latest result
+  PGresult* kept = nullptr;  // the first error, or else the latest result
   bool kept_error = false;
   while (true) {
     while (PQisBusy(conn_)) {
@@ -190,8 +196,8 @@ Result<PgResult> PgConnection::await_result(std::string_view context) {
     PGresult* res = PQgetResult(conn_);
     if (res == nullptr) break;
     ExecStatusType status = PQresultStatus(res);
-    bool is_error = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-                    status != PGRES_EMPTY_QUERY;
+    bool is_error =
+        status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY;
     if (kept_error) {
       PQclear(res);
       continue;

@@ -32,8 +32,8 @@ inline constexpr std::string_view kDeadlockDetected = "40P01";
 struct ConnectionSettings {
   std::string conninfo;  // a postgresql:// URL or "key=value" conninfo; may hold a password
   std::chrono::seconds connect_timeout{5};
-  std::chrono::milliseconds statement_timeout{30000};  // server side, per statement
-  std::chrono::milliseconds response_timeout{35000};   // client side, per round trip
+  std::chrono::milliseconds statement_timeout{30000};            // server side, per statement
+  std::chrono::milliseconds response_timeout{35000};             // client side, per round trip
   std::chrono::milliseconds idle_in_transaction_timeout{60000};  // server side
 };
 
@@ -57,9 +57,7 @@ class Params {
   }
   Params& add(int value) { return add(static_cast<std::int64_t>(value)); }
   Params& add(bool value) { return add(std::string_view(value ? "true" : "false")); }
-  Params& add(std::optional<std::int64_t> value) {
-    return value ? add(*value) : add_null();
-  }
+  Params& add(std::optional<std::int64_t> value) { return value ? add(*value) : add_null(); }
   Params& add_null() {
     values_.emplace_back(std::nullopt);
     return *this;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <random>
-#include <tuple>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "meta/postgres/pg_migrations.h"
@@ -62,15 +62,15 @@ std::string integer_array(const std::vector<std::int64_t>& items) {
   "id, slug, name, quota_bytes, quota_files, used_bytes, used_files, created_at"
 #define COFFER_USER_COLUMNS "id, tenant_id, username, role, password_hash, disabled, created_at"
 #define COFFER_GRANT_COLUMNS "file_id, tenant_id, principal, user_id, role, granted_by, granted_at"
-#define COFFER_INTENT_COLUMNS                                                                   \
+#define COFFER_INTENT_COLUMNS                                                                    \
   "id, tenant_id, object_key, kind, created_at, expires_at, user_id, path, size, content_type, " \
   "sha256, overwrite, multipart_id, part_size"
 
 // A file with the grants of user $2 and of the tenant, in one query (the hottest read).
 #define COFFER_FILE_VIEW_SELECT                                                                \
-  "SELECT f.id, f.tenant_id, f.path, f.size, f.content_type, f.sha256, f.object_key, "       \
-  "f.version, f.owner_id, f.created_at, f.updated_at, ug.role, tg.role "                      \
-  "FROM files AS f "                                                                          \
+  "SELECT f.id, f.tenant_id, f.path, f.size, f.content_type, f.sha256, f.object_key, "         \
+  "f.version, f.owner_id, f.created_at, f.updated_at, ug.role, tg.role "                       \
+  "FROM files AS f "                                                                           \
   "LEFT JOIN grants AS ug ON ug.file_id = f.id AND ug.principal = 'user' AND ug.user_id = $2 " \
   "LEFT JOIN grants AS tg ON tg.file_id = f.id AND tg.principal = 'tenant' AND tg.user_id = '' "
 
@@ -113,17 +113,17 @@ constexpr const char* kInsertUser =
     "VALUES ($1, $2, $3, $4, $5, $6, $7)";
 constexpr const char* kUserById =
     "SELECT " COFFER_USER_COLUMNS " FROM users WHERE id = $2 AND tenant_id = $1";
-constexpr const char* kLockUser =
-    "SELECT " COFFER_USER_COLUMNS " FROM users WHERE id = $2 AND tenant_id = $1 "
-    "FOR NO KEY UPDATE";
+constexpr const char* kLockUser = "SELECT " COFFER_USER_COLUMNS
+                                  " FROM users WHERE id = $2 AND tenant_id = $1 "
+                                  "FOR NO KEY UPDATE";
 // A grant's user must not be deleted while the grant is written.
 constexpr const char* kKeepUser =
     "SELECT 1 FROM users WHERE id = $2 AND tenant_id = $1 FOR KEY SHARE";
 constexpr const char* kUserByName =
     "SELECT " COFFER_USER_COLUMNS " FROM users WHERE tenant_id = $1 AND username = $2";
-constexpr const char* kListUsers =
-    "SELECT " COFFER_USER_COLUMNS " FROM users WHERE tenant_id = $1 AND username > $2 "
-    "ORDER BY username LIMIT $3";
+constexpr const char* kListUsers = "SELECT " COFFER_USER_COLUMNS
+                                   " FROM users WHERE tenant_id = $1 AND username > $2 "
+                                   "ORDER BY username LIMIT $3";
 constexpr const char* kOtherEnabledAdmin =
     "SELECT 1 FROM users WHERE tenant_id = $1 AND id <> $2 AND role = 'admin' "
     "AND NOT disabled LIMIT 1";
@@ -157,12 +157,12 @@ constexpr const char* kRenameFile = "UPDATE files SET path = $2, updated_at = $3
 // The file's grants go with it (ON DELETE CASCADE).
 constexpr const char* kDeleteFile = "DELETE FROM files WHERE id = $1";
 
-constexpr const char* kGrantsForFile =
-    "SELECT " COFFER_GRANT_COLUMNS " FROM grants WHERE file_id = $2 AND tenant_id = $1 "
-    "ORDER BY principal, user_id";
-constexpr const char* kGrantsForUser =
-    "SELECT " COFFER_GRANT_COLUMNS " FROM grants WHERE tenant_id = $1 AND user_id = $2 "
-    "AND principal = 'user' ORDER BY file_id";
+constexpr const char* kGrantsForFile = "SELECT " COFFER_GRANT_COLUMNS
+                                       " FROM grants WHERE file_id = $2 AND tenant_id = $1 "
+                                       "ORDER BY principal, user_id";
+constexpr const char* kGrantsForUser = "SELECT " COFFER_GRANT_COLUMNS
+                                       " FROM grants WHERE tenant_id = $1 AND user_id = $2 "
+                                       "AND principal = 'user' ORDER BY file_id";
 constexpr const char* kUpsertGrant =
     "INSERT INTO grants (file_id, tenant_id, principal, user_id, role, granted_by, granted_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7) "
@@ -319,8 +319,8 @@ Result<std::optional<UserRecord>> user_by_id(PgConnection& c, const char* sql,
 }
 
 Result<std::optional<FileView>> view_where(PgConnection& c, const char* sql,
-                                           const std::string& tenant_id,
-                                           const std::string& user_id, const std::string& key) {
+                                           const std::string& tenant_id, const std::string& user_id,
+                                           const std::string& key) {
   COFFER_TRY(PgResult r, c.query(sql, Params().add(tenant_id).add(user_id).add(key)));
   return first_row<FileView>(r, read_file_view);
 }
@@ -492,8 +492,7 @@ Result<TenantRecord> PgStore::find_tenant_by_slug(const std::string& slug) {
   });
 }
 
-Result<std::vector<TenantRecord>> PgStore::list_tenants(const std::string& after_slug,
-                                                        int limit) {
+Result<std::vector<TenantRecord>> PgStore::list_tenants(const std::string& after_slug, int limit) {
   if (limit <= 0) return std::vector<TenantRecord>{};
   return one_statement([&](PgConnection& c) -> Result<std::vector<TenantRecord>> {
     COFFER_TRY(PgResult r, c.query(kListTenants, Params().add(after_slug).add(limit)));
@@ -509,8 +508,8 @@ Result<TenantRecord> PgStore::update_tenant(const std::string& id, const TenantP
     if (patch.name) t.name = *patch.name;
     if (patch.quota_bytes) t.quota_bytes = *patch.quota_bytes;
     if (patch.quota_files) t.quota_files = *patch.quota_files;
-    COFFER_TRY_VOID(c.query(
-        kUpdateTenant, Params().add(id).add(t.name).add(t.quota_bytes).add(t.quota_files)));
+    COFFER_TRY_VOID(
+        c.query(kUpdateTenant, Params().add(id).add(t.name).add(t.quota_bytes).add(t.quota_files)));
     return t;
   });
 }
@@ -557,8 +556,7 @@ Result<UserRecord> PgStore::find_user_by_name(const std::string& tenant_id,
 }
 
 Result<std::vector<UserRecord>> PgStore::list_users(const std::string& tenant_id,
-                                                    const std::string& after_username,
-                                                    int limit) {
+                                                    const std::string& after_username, int limit) {
   if (limit <= 0) return std::vector<UserRecord>{};
   return one_statement([&](PgConnection& c) -> Result<std::vector<UserRecord>> {
     COFFER_TRY(PgResult r,
@@ -572,8 +570,8 @@ Result<UserRecord> PgStore::update_user(const std::string& tenant_id, const std:
   // Only a demotion or a disabling can take away the last admin; those serialise on the tenant
   // row with every other such change in the tenant, so that two of them cannot each count on
   // the other admin remaining.
-  const bool may_remove_admin = (patch.role && *patch.role != TenantRole::kAdmin) ||
-                                (patch.disabled && *patch.disabled);
+  const bool may_remove_admin =
+      (patch.role && *patch.role != TenantRole::kAdmin) || (patch.disabled && *patch.disabled);
   return transact([&](PgConnection& c) -> Result<UserRecord> {
     if (may_remove_admin) {
       COFFER_TRY(auto tenant, lock_tenant(c, tenant_id));
@@ -839,10 +837,11 @@ Result<void> PgStore::remove_grant(const std::string& tenant_id, const std::stri
     COFFER_TRY(auto view, view_where(c, kShareViewById, tenant_id, acting_user_id, file_id));
     if (!view) return Error::NotFound("file not found");
     if (check) COFFER_TRY_VOID(check(*view));
-    COFFER_TRY_VOID(c.query(
-        kDeleteGrant,
-        Params().add(file_id).add(principal_name(principal)).add(
-            principal == Principal::kTenant ? std::string() : user_id)));
+    COFFER_TRY_VOID(
+        c.query(kDeleteGrant, Params()
+                                  .add(file_id)
+                                  .add(principal_name(principal))
+                                  .add(principal == Principal::kTenant ? std::string() : user_id)));
     return Ok();
   });
 }
@@ -915,8 +914,8 @@ Result<std::vector<Deletion>> PgStore::claim_deletions(SystemTime now, SystemTim
                                                        int limit) {
   if (limit <= 0) return std::vector<Deletion>{};
   return one_statement([&](PgConnection& c) -> Result<std::vector<Deletion>> {
-    COFFER_TRY(PgResult r, c.query(kClaimDeletions,
-                                   Params().add(secs(now)).add(secs(lease_until)).add(limit)));
+    COFFER_TRY(PgResult r,
+               c.query(kClaimDeletions, Params().add(secs(now)).add(secs(lease_until)).add(limit)));
     auto claimed = all_rows<Deletion>(r, [](const PgResult& res, int row) {
       return Deletion{res.integer(row, 0), res.text(row, 1), at(res.integer(row, 2))};
     });

@@ -35,13 +35,13 @@
 namespace coffer::meta::postgres {
 
 struct PgOptions {
-  int pool_size = 4;  // connections at most; opened on demand; at least 1
-  std::chrono::seconds connect_timeout{5};              // per connection attempt (libpq: >= 2 s)
-  std::chrono::milliseconds statement_timeout{30000};   // server side, per statement
+  int pool_size = 4;                        // connections at most; opened on demand; at least 1
+  std::chrono::seconds connect_timeout{5};  // per connection attempt (libpq: >= 2 s)
+  std::chrono::milliseconds statement_timeout{30000};  // server side, per statement
   // Client side, per round trip: past it the connection is dropped and the call fails, even
   // when the server itself does not answer. Keep it above statement_timeout.
   std::chrono::milliseconds response_timeout{35000};
-  std::chrono::milliseconds pool_wait{10000};   // for a connection another call holds
+  std::chrono::milliseconds pool_wait{10000};             // for a connection another call holds
   std::chrono::milliseconds migration_lock_wait{600000};  // for another node's migration
   int max_attempts = 5;  // of a transaction that deadlocks or fails to serialise
 };
@@ -51,8 +51,7 @@ class PgStore final : public MetadataStore {
   // Validates `conninfo` (a postgresql:// URL or a key=value string) without connecting:
   // connections are opened on first use. kBadRequest if it does not parse (the message does not
   // repeat it: it may hold a password). Does not migrate.
-  static Result<std::unique_ptr<PgStore>> open(const std::string& conninfo,
-                                               PgOptions options = {});
+  static Result<std::unique_ptr<PgStore>> open(const std::string& conninfo, PgOptions options = {});
   ~PgStore() override;
 
   // The scan_files query for a filter shape; exposed so that tests can EXPLAIN it.
