@@ -636,6 +636,51 @@ TEST(PgStore, ConnectionsAreOpenedOnDemandUpToThePoolSize) {
   EXPECT_GE(store->open_connections(), 1);
 }
 
+TEST(PgStore, ATransactionChosenAsADeadlockVictimIsRetried) {
+  auto db = pt::fresh_database();
+  auto options = pt::test_options(/*pool_size=*/1);
+  auto store = pt::open_migrated(db.url, options);
+  options.max_attempts = 1;
+  auto single_attempt = pt::open_migrated(db.url, options);
+  auto t = tenant_record("acme");
+  auto admin = user_of(t, "admin");
+  ASSERT_TRUE(store->create_tenant(t, admin));
+  auto first = store->commit_file(commit(t, admin, "a"));
+  ASSERT_TRUE(first);
+
+  // Another session holds the file row; the store's replace takes the tenant row, then waits
+  // for the file. The other session then asks for the tenant row: a deadlock. The store's
+  // backend has waited longer, so it finds the cycle (after deadlock_timeout) and is aborted.
+  auto deadlocked_replace = [&](PgStore& s, std::int64_t size) {
+    pt::RawSession other(db.url);
+    other.exec("BEGIN");
+    other.exec("SELECT 1 FROM files WHERE id = '" + first->file.id + "' FOR UPDATE");
+    Result<CommitResult> replaced = Error::Internal("not run");
+    std::thread writer([&] {
+      replaced = s.commit_file(commit(t, admin, "a", size, CommitMode::kCreateOrReplace));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Returns once the store's transaction has been aborted: this session won the deadlock.
+    EXPECT_NO_THROW(other.exec("SELECT 1 FROM tenants WHERE id = '" + t.id + "' FOR UPDATE"));
+    other.exec("COMMIT");
+    writer.join();
+    return replaced;
+  };
+
+  // Retried: the second attempt ran after the other session was done.
+  auto replaced = deadlocked_replace(*store, 2);
+  ASSERT_TRUE(replaced) << describe(replaced.error());
+  EXPECT_EQ(replaced->file.version, 2);
+  EXPECT_EQ(store->get_tenant(t.id)->used_bytes, 2);
+
+  // Out of attempts: "retry later", not an internal error.
+  auto gave_up = deadlocked_replace(*single_attempt, 3);
+  ASSERT_FALSE(gave_up);
+  EXPECT_EQ(gave_up.error().code, ErrorCode::kStorageUnavailable);
+  EXPECT_THAT(gave_up.error().detail, HasSubstr("40P01"));
+  EXPECT_EQ(store->get_tenant(t.id)->used_bytes, 2);
+}
+
 TEST(PgStore, AStatementPastTheStatementTimeoutIsStorageUnavailable) {
   auto db = pt::fresh_database();
   auto options = pt::test_options(/*pool_size=*/1);

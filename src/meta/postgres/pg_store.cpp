@@ -415,7 +415,12 @@ auto PgStore::transact(Body&& body) -> decltype(body(std::declval<PgConnection&>
       }
       if (result) return result;
       sqlstate = c.last_sqlstate();
-      if (!is_retryable(sqlstate) || attempt >= options_.max_attempts) return result;
+      if (!is_retryable(sqlstate)) return result;
+      if (attempt >= options_.max_attempts) {
+        // Contention this persistent is the database's state, not the request's fault.
+        return unavailable(result.error().detail + " (gave up after " + std::to_string(attempt) +
+                           " attempts)");
+      }
     }  // the lease rolls back and returns the connection
     // Two transactions that deadlocked would likely collide again in step: spread them out.
     thread_local std::minstd_rand jitter{std::random_device{}()};

@@ -14,8 +14,10 @@
 //  - grants are upserts (ON CONFLICT) under a share lock of their file.
 //  - claim_expired_intents / claim_deletions pick rows with FOR UPDATE SKIP LOCKED and set the
 //    lease in the same statement: collectors on many nodes never take the same row.
-// A transaction that fails with a deadlock or serialization failure is retried a bounded number
-// of times (a FileCheck may therefore run more than once; it must not call back into the store).
+// A transaction that fails with a deadlock or serialization failure is retried, up to
+// max_attempts in all, then answers kStorageUnavailable; a FileCheck may therefore run more than
+// once. A FileCheck runs while the tenant row is locked: it must be quick and must not call back
+// into the store.
 //
 // Failures: unique violations are kConflict; a database that cannot be reached, is restarting, or
 // does not answer within the timeouts is kStorageUnavailable (the message says the database is
