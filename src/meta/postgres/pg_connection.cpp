@@ -148,6 +148,7 @@ bool PgConnection::healthy() {
   // An idle connection has nothing to read: we never LISTEN, and the server speaks unasked
   // only to say it is closing the connection (shutdown, idle timeout) or to close it.
   pollfd pfd{PQsocket(conn_), POLLIN, 0};
+  if (pfd.fd < 0) return false;
   int n = poll(&pfd, 1, 0);
   return n == 0;
 }
@@ -177,6 +178,11 @@ Result<PgResult> PgConnection::await_result(std::string_view context) {
     while (PQisBusy(conn_)) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       pollfd pfd{PQsocket(conn_), POLLIN, 0};
+      if (pfd.fd < 0) {
+        broken_ = true;
+        PQclear(kept);
+        return failure(nullptr, context);
+      }
       int n = left.count() > 0 ? poll(&pfd, 1, static_cast<int>(left.count())) : 0;
       if (n == 0) {
         // The answer may still come; the connection cannot be reused in step with it.
