@@ -24,6 +24,7 @@ class JsonWriter {
   JsonWriter& end_object();
   JsonWriter& begin_array();
   JsonWriter& end_array();
+  // `name` is a field name of API.md, written as it is (it needs no escaping).
   JsonWriter& key(std::string_view name);
   JsonWriter& value(std::string_view s);
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
