@@ -72,6 +72,9 @@ HmacPads make_pads(HashAlg alg, std::string_view key) {
       EVP_DigestUpdate(p.outer.get(), opad.data(), opad.size()) != 1) {
     throw std::runtime_error("HMAC set-up failed");
   }
+  OPENSSL_cleanse(k.data(), k.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
   return p;
 }
 
