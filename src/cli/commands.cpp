@@ -127,7 +127,7 @@ int run_serve(const GlobalOptions& global) {
   bool clean = server.run();
   background_collector.stop();
   log::app().info("coffer stopped{}", clean ? "" : " (grace period exceeded)");
-  log::app().flush();
+  log::flush();
   if (!clean) std::_Exit(1);  // workers may still wait on the stopped I/O threads
   return 0;
 }
