@@ -98,14 +98,14 @@ int run_serve(const GlobalOptions& global) {
   auth::PasswordHasher hasher;
   service::Health health(**db, *store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  // SQLite: every change goes through this process, so the cache is exact. PostgreSQL: other
-  // nodes change users too, and a cache would be up to a second behind them; it stays off.
-  std::optional<service::UserCache> user_cache;
-  if ((*db)->reads_are_local()) user_cache.emplace();
-  service::Identity identity(**tokens, **db, rate_limiter, user_cache ? &*user_cache : nullptr);
+  // Every change made through this node empties the cache at once. On SQLite every change goes
+  // through this process, so the cache is exact; on PostgreSQL a change made by another node is
+  // seen within a second, the bound API.md sets.
+  service::UserCache user_cache;
+  service::Identity identity(**tokens, **db, rate_limiter, &user_cache);
   service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, *store, hasher, clock, user_cache ? &*user_cache : nullptr);
+  service::Directory directory(**db, *store, hasher, clock, &user_cache);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, *store, clock, files_config(*config));
   service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, *store, clock);
