@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/json_writer.h"
+
 namespace coffer::log {
 namespace {
 
@@ -155,23 +157,7 @@ void access(std::string_view fields) { access_ptr()->info(fields); }
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
+  append_json_escaped(out, s);
   return out;
 }
 
