@@ -29,9 +29,12 @@ const EVP_MD* fetched_md(HashAlg alg) {
   static EVP_MD* sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
   static EVP_MD* sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
   switch (alg) {
-    case HashAlg::kSha256: return sha256_md();
-    case HashAlg::kSha384: return sha384;
-    case HashAlg::kSha512: return sha512;
+    case HashAlg::kSha256:
+      return sha256_md();
+    case HashAlg::kSha384:
+      return sha384;
+    case HashAlg::kSha512:
+      return sha512;
   }
   return sha256_md();
 }

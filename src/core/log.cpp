@@ -22,7 +22,8 @@ std::atomic<bool> g_json{false};
 
 std::string timestamp(spdlog::log_clock::time_point tp) {
   auto t = spdlog::log_clock::to_time_t(tp);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[80];
@@ -39,7 +40,8 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::string line = "{\"time\":\"" + timestamp(msg.time) + "\",\"level\":\"" +
                        std::string(spdlog::level::to_string_view(msg.level).data(),
-                                   spdlog::level::to_string_view(msg.level).size()) + "\",";
+                                   spdlog::level::to_string_view(msg.level).size()) +
+                       "\",";
     std::string_view payload(msg.payload.data(), msg.payload.size());
     if (raw_fields_) {
       line += "\"type\":\"access\",";

@@ -16,7 +16,8 @@ bool json_format();
 spdlog::logger& app();
 // Writes out what is buffered and stops the access log's periodic flush; at the end of serve.
 void flush();
-// One line per request, written in batches (within 100 ms). In JSON mode `fields` must be a JSON object's members without braces
+// One line per request, written in batches (within 100 ms). In JSON mode `fields` must be a JSON
+// object's members without braces
 // (`"method":"GET","status":200`); in text mode it is written as it is.
 void access(std::string_view fields);
 

@@ -43,7 +43,8 @@ ThreadEntries& entries_for(std::uint64_t instance, std::uint64_t generation) {
 UserCache::UserCache(Clock::duration ttl, std::size_t capacity)
     : instance_(g_next_instance.fetch_add(1)), ttl_(ttl), capacity_(capacity) {}
 
-std::optional<meta::UserRecord> UserCache::find(std::string_view tenant_id, std::string_view user_id,
+std::optional<meta::UserRecord> UserCache::find(std::string_view tenant_id,
+                                                std::string_view user_id,
                                                 Clock::time_point now) const {
   ThreadEntries& entries = entries_for(instance_, generation());
   auto it = entries.by_key.find(key_of(tenant_id, user_id));
@@ -55,7 +56,8 @@ std::optional<meta::UserRecord> UserCache::find(std::string_view tenant_id, std:
   return it->second.user;
 }
 
-void UserCache::remember(std::uint64_t seen, const meta::UserRecord& user, Clock::time_point now) const {
+void UserCache::remember(std::uint64_t seen, const meta::UserRecord& user,
+                         Clock::time_point now) const {
   if (seen != generation()) return;
   ThreadEntries& entries = entries_for(instance_, seen);
   if (entries.by_key.size() >= capacity_) entries.by_key.clear();

@@ -11,7 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-meta::UserRecord user(const std::string& id, access::TenantRole role = access::TenantRole::kViewer) {
+meta::UserRecord user(const std::string& id,
+                      access::TenantRole role = access::TenantRole::kViewer) {
   meta::UserRecord u;
   u.id = id;
   u.tenant_id = "t1";
