@@ -32,4 +32,17 @@ Response BlobHandlers::get(Request& request) const {
   return r;
 }
 
+Response BlobHandlers::put(Request& request) const {
+  std::map<std::string, std::string> query(request.query.begin(), request.query.end());
+  if (!request.body_stream) return fail(request, Error::Internal("blob PUT without a body stream"));
+  service::BlobPutHeaders headers;
+  headers.content_length = request.content_length;
+  if (auto c = request.headers.get("X-Checksum-Sha256")) headers.checksum = std::string(*c);
+  auto etag = blobs_.put_part(request.param("key"), query, headers, *request.body_stream);
+  if (!etag) return fail(request, etag.error());
+  Response r;
+  r.header("ETag", *etag);
+  return r;
+}
+
 }  // namespace coffer::api

@@ -146,6 +146,18 @@ void Files::discard(const StagedObject& staged) {
 
 Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& staged,
                                   const CommitOptions& options) {
+  auto committed = commit_transaction(caller, staged, options);
+  if (!committed) {
+    discard(staged);
+    if (committed.error().code == ErrorCode::kNotFound) {
+      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
+    }
+  }
+  return committed;
+}
+
+Result<VisibleFile> Files::commit_transaction(const Caller& caller, const StagedObject& staged,
+                                              const CommitOptions& options) {
   const SystemTime now = clock_.now();
   access::FileRole role = access::FileRole::kAdmin;  // a new file is its owner's
   meta::CommitRequest request;
@@ -164,15 +176,8 @@ Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& stag
   request.if_match = if_match_for_store(options.if_match);
   request.now = now;
   request.replaced_not_before = now + config_.deletion_grace;
-  auto committed = db_.commit_file(request);
-  if (!committed) {
-    discard(staged);
-    if (committed.error().code == ErrorCode::kNotFound) {
-      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
-    }
-    return committed.error();
-  }
-  return VisibleFile{std::move(committed->file), role};
+  COFFER_TRY(meta::CommitResult committed, db_.commit_file(request));
+  return VisibleFile{std::move(committed.file), role};
 }
 
 Result<VisibleFile> Files::get(const Caller& caller, const std::string& id) {

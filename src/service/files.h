@@ -90,6 +90,11 @@ class Files {
   // Makes staged bytes the content of a file (create or overwrite), or removes them.
   Result<VisibleFile> commit(const Caller& caller, const StagedObject& staged,
                              const CommitOptions& options);
+  // The commit transaction alone (DESIGN.md's step 1: permission on the file it replaces,
+  // path, If-Match, quota, dropping the intent): on failure nothing is removed, the caller
+  // decides. kNotFound when the intent is gone or claimed by a collector.
+  Result<VisibleFile> commit_transaction(const Caller& caller, const StagedObject& staged,
+                                         const CommitOptions& options);
   // Removes staged bytes that will not be committed.
   void discard(const StagedObject& staged);
 

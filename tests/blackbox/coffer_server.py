@@ -6,10 +6,14 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 import requests
 
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
+# "s3": servers store their objects on the ctest fixture's Ceph RGW (COFFER_TEST_S3_ENDPOINT,
+# COFFER_TEST_S3_BUCKET and the AWS_* credentials), each under a fresh key prefix; else "fs".
+STORAGE = os.environ.get("COFFER_TEST_STORAGE", "fs")
 
 
 def free_port():
@@ -30,6 +34,12 @@ class CofferServer:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
+        self.storage = "fs"
+        if STORAGE == "s3" and "COFFER_STORAGE_URL" not in self.extra_env:
+            self.storage = "s3"
+            self.s3_endpoint = os.environ["COFFER_TEST_S3_ENDPOINT"]
+            self.s3_bucket = os.environ["COFFER_TEST_S3_BUCKET"]
+            self.s3_prefix = f"coffer-blackbox/{uuid.uuid4().hex}/"
 
     # -- process control -------------------------------------------------------------------
     def command(self, *args, env=None, check=True, input=None):
@@ -51,6 +61,10 @@ class CofferServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
         env["COFFER_DATA_DIR"] = self.data_dir
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
+        if self.storage == "s3":
+            env["COFFER_STORAGE_URL"] = f"s3://{self.s3_bucket}/{self.s3_prefix}"
+            env["AWS_ENDPOINT_URL_S3"] = self.s3_endpoint
+            env["COFFER_S3_PATH_STYLE"] = "true"
         env.update(self.extra_env)
         return env
 
