@@ -208,6 +208,11 @@ def download_bytes(user, file_id):
     return r.content
 
 
+def sleep_past(expires_at, seconds):
+    """Sleeps until `seconds` after an RFC 3339 expiry."""
+    time.sleep(max(0.0, parse_time(expires_at).timestamp() + seconds - time.time()))
+
+
 def pattern(n, seed):
     return random.Random(seed).randbytes(n)
 
@@ -490,20 +495,21 @@ def test_abort_leaves_no_object_and_no_unfinished_upload(env, tenant):
 
 
 def test_abandoned_uploads_are_aborted_by_the_collector_after_expiry(make_server):
-    # URLs live 1 s, an upload 1 s longer: then the collector owns it.
+    # URLs live a few seconds (time to send the parts), an upload 1 s longer: then the collector
+    # owns it.
     s = make_server(env=server_env(COFFER_UPLOAD_TTL="1s"))
     s.start()
     e = DirectEnv(s)
     t = e.tenant()
     user = t.user("editor")
     data = pattern(PART + 5, 15)
-    up = started(user, "abandoned.bin", len(data), expires_in=1)
+    up = started(user, "abandoned.bin", len(data), expires_in=4)
     send_parts(up, data)
-    one = started(user, "never-sent.bin", 10, expires_in=1)
-    half = started(user, "half.bin", len(data), expires_in=1)
+    one = started(user, "never-sent.bin", 10, expires_in=4)
+    half = started(user, "half.bin", len(data), expires_in=4)
     send_parts(half, data, skip={2})
-    assert sorted(e.store.open_uploads(t.id)) != []
-    time.sleep(2.5)
+    assert len(e.store.open_uploads(t.id)) == 3
+    sleep_past(half["expires_at"], 1.5)
     assert_error(complete(user, up["upload_id"], [{"number": 1, "etag": '"x"'}]), 404, "not_found")
     assert_error(abort(user, one["upload_id"]), 404, "not_found")
     out = e.gc()
@@ -521,8 +527,10 @@ def test_the_background_collector_aborts_expired_uploads_too(make_server):
     t = e.tenant()
     user = t.user("editor")
     data = pattern(3000, 16)
-    up = started(user, "bg.bin", len(data), expires_in=1)
+    up = started(user, "bg.bin", len(data), expires_in=3)
     assert put_bytes(up["url"], up["headers"], data)[0] == 200
+    assert e.store.open_uploads(t.id)
+    sleep_past(up["expires_at"], 1)
     deadline = time.time() + 20
     while e.store.open_uploads(t.id) and time.time() < deadline:
         time.sleep(0.2)
