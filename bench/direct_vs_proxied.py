@@ -10,7 +10,9 @@ and the AWS_* credentials), or else starts a throw-away one with scripts/start-c
 --ceph-port and stops it at the end. The file is made once (deterministic bytes) and cut into the
 parts the upload asks for before any clock starts; both paths send it with curl from disk. The
 presigned figure is given for the part PUTs alone and with complete, which on a multipart upload
-reads the object back once to compute its SHA-256."""
+reads the object back once to compute its SHA-256. Coffer's bytes-in counter is read around the
+part PUTs alone (zero on S3: the file's bytes go to RGW) and around the whole presigned flow (the
+JSON bodies of POST /api/v1/uploads and complete)."""
 import argparse
 import concurrent.futures
 import hashlib
@@ -131,7 +133,7 @@ def main():
     ap.add_argument("--size", type=parse_size, default=1 << 30)
     ap.add_argument("--parallel", type=int, default=2, help="part PUTs at once (1 or more)")
     ap.add_argument("--coffer", default=os.path.join(ROOT, "build", "coffer"))
-    ap.add_argument("--ceph-port", type=int, default=17680)
+    ap.add_argument("--ceph-port", type=int, default=17590)
     ap.add_argument("--workdir", default=None, help="default: a temporary directory")
     args = ap.parse_args()
 
@@ -164,11 +166,12 @@ def main():
         digest = make_file(path, args.size)
 
         # -- through Coffer ---------------------------------------------------------------------
+        # (No '/' before the query: curl -T appends the file's name to a URL path ending in '/'.)
         before = server.bytes_in()
         t0 = time.monotonic()
         status, _ = curl("-X", "POST", "-T", path, "-H", f"Authorization: Bearer {token}",
                          "-H", "Content-Type: application/octet-stream", "-H", f"X-Checksum-Sha256: {digest}",
-                         f"{server.url}/api/v1/files/?path=proxied.bin")
+                         f"{server.url}/api/v1/files?path=proxied.bin")
         proxied_s = time.monotonic() - t0
         proxied_in = server.bytes_in() - before
         assert status == 201, status
@@ -193,10 +196,12 @@ def main():
             assert status == 200, (part["number"], status)
             return {"number": part["number"], "etag": h["etag"]}
 
+        put_before = server.bytes_in()
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
             done = list(pool.map(put, parts))
         put_s = time.monotonic() - t0
+        put_in = server.bytes_in() - put_before
         t1 = time.monotonic()
         r = requests.post(f"{server.url}/api/v1/uploads/{up['upload_id']}/complete", headers=auth,
                           json={"parts": done} if "parts" in up else None, timeout=3600)
@@ -213,6 +218,7 @@ def main():
             "direct": {"issue_seconds": round(issue_s, 3), "put_seconds": round(put_s, 2),
                        "put_MiB_per_s": round(mib / put_s, 1), "complete_seconds": round(complete_s, 2),
                        "total_MiB_per_s": round(mib / (issue_s + put_s + complete_s), 1),
+                       "coffer_bytes_in_during_puts": put_in,
                        "coffer_bytes_in": direct_in},
         }
         print(json.dumps(result, indent=2))
@@ -220,7 +226,8 @@ def main():
               f"({proxied_in} bytes into Coffer); presigned, {len(parts)} parts {args.parallel} at a time: "
               f"{result['direct']['put_MiB_per_s']} MiB/s for the PUTs, "
               f"{result['direct']['total_MiB_per_s']} MiB/s with issue and complete "
-              f"({direct_in} bytes into Coffer)")
+              f"({put_in} bytes into Coffer during the PUTs; {direct_in} in all, the JSON of "
+              f"POST /api/v1/uploads and complete)")
     finally:
         if server:
             server.stop()
