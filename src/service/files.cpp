@@ -52,6 +52,17 @@ std::optional<std::string> if_match_for_store(const std::optional<std::string>& 
 
 }  // namespace
 
+meta::UploadIntent new_upload_intent(const Caller& caller, meta::IntentKind kind, SystemTime now) {
+  meta::UploadIntent intent;
+  intent.id = new_id();
+  intent.tenant_id = caller.tenant_id();
+  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
+  intent.kind = kind;
+  intent.created_at = now;
+  intent.user_id = caller.user_id();
+  return intent;
+}
+
 std::string prefix_upper_bound(const std::string& prefix) {
   std::string s = prefix;
   while (!s.empty()) {
@@ -107,14 +118,8 @@ Result<StagedObject> Files::stage(const Caller& caller, ByteSource& body,
   COFFER_TRY_VOID(require_user(caller));
   COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
   const SystemTime now = clock_.now();
-  meta::UploadIntent intent;
-  intent.id = new_id();
-  intent.tenant_id = caller.tenant_id();
-  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
-  intent.kind = meta::IntentKind::kStream;
-  intent.created_at = now;
+  meta::UploadIntent intent = new_upload_intent(caller, meta::IntentKind::kStream, now);
   intent.expires_at = now + config_.upload_ttl;
-  intent.user_id = caller.user_id();
   // Recorded before the first byte is stored, so the object is never unreferenced.
   COFFER_TRY_VOID(db_.create_intent(intent));
 

@@ -119,6 +119,10 @@ class Files {
   FilesConfig config_;
 };
 
+// A fresh upload intent of the caller's (DESIGN.md's step 1): a new id, and a new, never-reused
+// object key under the caller's tenant. The caller sets its expiry and what its kind records.
+meta::UploadIntent new_upload_intent(const Caller& caller, meta::IntentKind kind, SystemTime now);
+
 // The smallest string greater than every string that starts with `prefix` ("" = no bound).
 std::string prefix_upper_bound(const std::string& prefix);
 

@@ -6,7 +6,6 @@
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "service/directory.h"
 #include "service/permissions.h"
 #include "service/upload_plan.h"
 
@@ -78,13 +77,7 @@ Result<IssuedUpload> Uploads::create(const Caller& caller, const NewUpload& requ
   COFFER_TRY(UploadPlan plan, plan_upload(request.size, config_.part_size));
 
   const SystemTime now = clock_.now();
-  meta::UploadIntent intent;
-  intent.id = new_id();
-  intent.tenant_id = caller.tenant_id();
-  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
-  intent.kind = meta::IntentKind::kPresigned;
-  intent.created_at = now;
-  intent.user_id = caller.user_id();
+  meta::UploadIntent intent = new_upload_intent(caller, meta::IntentKind::kPresigned, now);
   intent.path = request.path.str();
   intent.size = static_cast<std::int64_t>(request.size);
   intent.content_type = request.content_type.empty() ? "application/octet-stream"
