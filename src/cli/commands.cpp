@@ -43,7 +43,6 @@ std::chrono::seconds seconds(Duration d) {
 
 service::UploadsConfig uploads_config(const Config& config) {
   service::UploadsConfig u;
-  u.max_upload_bytes = config.http.max_upload_bytes;
   u.part_size = config.transfer.upload_part_size;
   u.presign_expiry = seconds(config.transfer.presign_expiry);
   u.upload_ttl = seconds(config.transfer.upload_ttl);

@@ -30,8 +30,9 @@
 
 namespace coffer::service {
 
+// The upload size limit is Files' (FilesConfig::max_upload_bytes), checked through
+// Files::precheck_upload.
 struct UploadsConfig {
-  std::uint64_t max_upload_bytes = UINT64_MAX;
   std::uint64_t part_size = 64ULL << 20;       // transfer.upload_part_size
   std::chrono::seconds presign_expiry{900};    // URLs' default life
   // How long an upload may still be completed after its URLs expire; the collector aborts it and
