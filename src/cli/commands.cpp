@@ -108,10 +108,14 @@ int run_serve(const GlobalOptions& global) {
   auth::PasswordHasher hasher;
   service::Health health(**db, *store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  service::Identity identity(**tokens, **db, rate_limiter);
+  // Every change made through this node empties the cache at once. On SQLite every change goes
+  // through this process, so the cache is exact; on PostgreSQL a change made by another node is
+  // seen within a second, the bound API.md sets.
+  service::UserCache user_cache;
+  service::Identity identity(**tokens, **db, rate_limiter, &user_cache);
   service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, *store, hasher, clock);
+  service::Directory directory(**db, *store, hasher, clock, &user_cache);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, *store, clock, files_config(*config));
   service::Uploads uploads(**db, *store, files, clock, uploads_config(*config));
@@ -141,7 +145,7 @@ int run_serve(const GlobalOptions& global) {
   bool clean = server.run();
   background_collector.stop();
   log::app().info("coffer stopped{}", clean ? "" : " (grace period exceeded)");
-  log::app().flush();
+  log::flush();
   if (!clean) std::_Exit(1);  // workers may still wait on the stopped I/O threads
   return 0;
 }

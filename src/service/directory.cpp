@@ -89,7 +89,9 @@ Result<meta::TenantRecord> Directory::update_tenant(const Caller& caller, const 
 
 Result<void> Directory::delete_tenant(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_operator(caller));
-  COFFER_TRY_VOID(db_.delete_tenant(id, clock_.now()));
+  auto deleted = db_.delete_tenant(id, clock_.now());
+  forget_cached_users();
+  COFFER_TRY_VOID(deleted);
   // The rows are gone and every referenced key is queued for the collector. Objects that no row
   // named (an upload in flight, a crash's leftovers) are swept from the prefix now; whatever this
   // sweep misses, `coffer gc` finds, since nothing references it any more.
@@ -177,6 +179,7 @@ Result<meta::UserRecord> Directory::update_user(const Caller& caller, const std:
     patch.password_hash = std::move(hash);
   }
   auto updated = db_.update_user(caller.tenant_id(), id, patch);
+  forget_cached_users();
   if (!updated && updated.error().code == ErrorCode::kConflict) {
     return Error::Conflict("a tenant must keep at least one enabled admin");
   }
@@ -189,6 +192,7 @@ Result<void> Directory::delete_user(const Caller& caller, const std::string& id)
   COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
   if (id == caller.user_id()) return Error::Conflict("an admin cannot delete themself");
   auto deleted = db_.delete_user(caller.tenant_id(), id, caller.user_id());
+  forget_cached_users();
   if (!deleted && deleted.error().code == ErrorCode::kConflict) {
     return Error::Conflict("a tenant must keep at least one enabled admin");
   }

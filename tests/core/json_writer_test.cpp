@@ -41,8 +41,8 @@ TEST(JsonWriter, StringsAreEscapedAndReadBackByteForByte) {
 
 TEST(JsonWriter, ControlCharactersUseShortOrUnicodeEscapes) {
   std::string out;
-  append_json_string(out, std::string("a\nb\t\x01\x1f\"\\", 8));
-  EXPECT_EQ(out, R"("a\nb\t\u0001\u001f\"\\")");
+  append_json_string(out, std::string("a\nb\t\x01\x1f\"\\\x7f", 9));
+  EXPECT_EQ(out, R"("a\nb\t\u0001\u001f\"\\\u007f")");
 }
 
 }  // namespace
