@@ -8,6 +8,7 @@
 #include "api/permission_handlers.h"
 #include "api/service_handlers.h"
 #include "api/tenant_handlers.h"
+#include "api/upload_handlers.h"
 #include "api/user_handlers.h"
 #include "auth/password.h"
 #include "cli/app.h"
@@ -23,6 +24,7 @@
 #include "service/identity.h"
 #include "service/login.h"
 #include "service/permissions.h"
+#include "service/uploads.h"
 
 namespace coffer::cli {
 namespace {
@@ -37,6 +39,14 @@ int fail(const char* what, const Error& e) {
 
 std::chrono::seconds seconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d);
+}
+
+service::UploadsConfig uploads_config(const Config& config) {
+  service::UploadsConfig u;
+  u.part_size = config.transfer.upload_part_size;
+  u.presign_expiry = seconds(config.transfer.presign_expiry);
+  u.upload_ttl = seconds(config.transfer.upload_ttl);
+  return u;
 }
 
 service::FilesConfig files_config(const Config& config) {
@@ -110,7 +120,9 @@ int run_serve(const GlobalOptions& global) {
   service::Directory directory(**db, *store, hasher, clock, &user_cache);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, *store, clock, files_config(*config));
-  service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, *store, clock);
+  service::Uploads uploads(**db, *store, files, clock, uploads_config(*config));
+  service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, storage->fs_store,
+                       *store, clock);
   service::Collector collector(**db, *store, clock);
   service::BackgroundCollector background_collector(collector, config->gc.interval);
 
@@ -121,8 +133,10 @@ int run_serve(const GlobalOptions& global) {
   api::PermissionHandlers permission_handlers(identity, permissions);
   api::FileHandlers file_handlers(identity, files);
   api::BlobHandlers blob_handlers(blobs);
-  http::Handlers handlers{&service_handlers,    &auth_handlers, &tenant_handlers, &user_handlers,
-                          &permission_handlers, &file_handlers, &blob_handlers};
+  api::UploadHandlers upload_handlers(identity, uploads);
+  http::Handlers handlers{&service_handlers,    &auth_handlers, &tenant_handlers,
+                          &user_handlers,       &permission_handlers, &file_handlers,
+                          &blob_handlers,       &upload_handlers};
   api_router = http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
   metrics_router = http::make_metrics_router(handlers);
 

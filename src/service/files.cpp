@@ -55,6 +55,17 @@ std::optional<std::string> if_match_for_store(const std::optional<std::string>& 
 
 }  // namespace
 
+meta::UploadIntent new_upload_intent(const Caller& caller, meta::IntentKind kind, SystemTime now) {
+  meta::UploadIntent intent;
+  intent.id = new_id();
+  intent.tenant_id = caller.tenant_id();
+  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
+  intent.kind = kind;
+  intent.created_at = now;
+  intent.user_id = caller.user_id();
+  return intent;
+}
+
 std::string prefix_upper_bound(const std::string& prefix) {
   std::string s = prefix;
   while (!s.empty()) {
@@ -112,14 +123,8 @@ Result<StagedObject> Files::stage(const Caller& caller, ByteSource& body,
   COFFER_TRY_VOID(
       allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
   const SystemTime now = clock_.now();
-  meta::UploadIntent intent;
-  intent.id = new_id();
-  intent.tenant_id = caller.tenant_id();
-  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
-  intent.kind = meta::IntentKind::kStream;
-  intent.created_at = now;
+  meta::UploadIntent intent = new_upload_intent(caller, meta::IntentKind::kStream, now);
   intent.expires_at = now + config_.upload_ttl;
-  intent.user_id = caller.user_id();
   // Recorded before the first byte is stored, so the object is never unreferenced.
   COFFER_TRY_VOID(db_.create_intent(intent));
 
@@ -151,6 +156,18 @@ void Files::discard(const StagedObject& staged) {
 
 Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& staged,
                                   const CommitOptions& options) {
+  auto committed = commit_transaction(caller, staged, options);
+  if (!committed) {
+    discard(staged);
+    if (committed.error().code == ErrorCode::kNotFound) {
+      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
+    }
+  }
+  return committed;
+}
+
+Result<VisibleFile> Files::commit_transaction(const Caller& caller, const StagedObject& staged,
+                                              const CommitOptions& options) {
   const SystemTime now = clock_.now();
   access::FileRole role = access::FileRole::kAdmin;  // a new file is its owner's
   meta::CommitRequest request;
@@ -169,15 +186,8 @@ Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& stag
   request.if_match = if_match_for_store(options.if_match);
   request.now = now;
   request.replaced_not_before = now + config_.deletion_grace;
-  auto committed = db_.commit_file(request);
-  if (!committed) {
-    discard(staged);
-    if (committed.error().code == ErrorCode::kNotFound) {
-      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
-    }
-    return committed.error();
-  }
-  return VisibleFile{std::move(committed->file), role};
+  COFFER_TRY(meta::CommitResult committed, db_.commit_file(request));
+  return VisibleFile{std::move(committed.file), role};
 }
 
 Result<VisibleFile> Files::get(const Caller& caller, const std::string& id) {

@@ -6,10 +6,22 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 import requests
 
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
+# "s3": servers store their objects on the ctest fixture's Ceph RGW (COFFER_TEST_S3_ENDPOINT,
+# COFFER_TEST_S3_BUCKET and the AWS_* credentials), each under a fresh key prefix; else "fs".
+STORAGE = os.environ.get("COFFER_TEST_STORAGE", "fs")
+# A postgresql:// URL (the ctest fixture's test database): servers keep their metadata there, each
+# in a fresh schema dropped at close(); else each has its own SQLite file.
+DATABASE_URL = os.environ.get("COFFER_TEST_DATABASE_URL", "")
+
+
+def psql(url, sql):
+    subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   capture_output=True, timeout=60)
 
 
 def free_port():
@@ -30,6 +42,16 @@ class CofferServer:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
+        self.storage = "fs"
+        if STORAGE == "s3" and "COFFER_STORAGE_URL" not in self.extra_env:
+            self.storage = "s3"
+            self.s3_endpoint = os.environ["COFFER_TEST_S3_ENDPOINT"]
+            self.s3_bucket = os.environ["COFFER_TEST_S3_BUCKET"]
+            self.s3_prefix = f"coffer-blackbox/{uuid.uuid4().hex}/"
+        self.pg_schema = None
+        if DATABASE_URL and "COFFER_DATABASE_URL" not in self.extra_env:
+            self.pg_schema = f"blackbox_{uuid.uuid4().hex}"
+            psql(DATABASE_URL, f"CREATE SCHEMA {self.pg_schema}")
 
     # -- process control -------------------------------------------------------------------
     def command(self, *args, env=None, check=True, input=None):
@@ -51,6 +73,13 @@ class CofferServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
         env["COFFER_DATA_DIR"] = self.data_dir
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
+        if self.storage == "s3":
+            env["COFFER_STORAGE_URL"] = f"s3://{self.s3_bucket}/{self.s3_prefix}"
+            env["AWS_ENDPOINT_URL_S3"] = self.s3_endpoint
+            env["COFFER_S3_PATH_STYLE"] = "true"
+        if self.pg_schema:
+            sep = "&" if "?" in DATABASE_URL else "?"
+            env["COFFER_DATABASE_URL"] = f"{DATABASE_URL}{sep}options=-c%20search_path%3D{self.pg_schema}"
         env.update(self.extra_env)
         return env
 
@@ -94,6 +123,9 @@ class CofferServer:
     def close(self):
         self.stop()
         self.tmp.cleanup()
+        if self.pg_schema:
+            psql(DATABASE_URL, f"DROP SCHEMA IF EXISTS {self.pg_schema} CASCADE")
+            self.pg_schema = None
 
     def __enter__(self):
         return self.start()
