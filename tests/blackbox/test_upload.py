@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import time
@@ -38,6 +39,24 @@ def download_bytes(user, file_id):
     r = user.download(file_id)
     assert r.status_code == 200, r.text
     return r.content
+
+
+def storage_metric(server, name, op):
+    m = re.search(rf'^{name}{{op="{op}"}} (\d+)$', server.get("/metrics").text, re.M)
+    assert m, name
+    return int(m.group(1))
+
+
+def test_metrics_show_storage_calls(env, editor):
+    """API.md "Service": /metrics shows storage call latency and errors."""
+    before = storage_metric(env.server, "coffer_storage_calls_total", "put")
+    f = editor.put("metrics/one.bin", b"counted")
+    assert storage_metric(env.server, "coffer_storage_calls_total", "put") > before
+    assert storage_metric(env.server, "coffer_storage_errors_total", "put") == 0
+    assert download_bytes(editor, f["id"]) == b"counted"
+    assert storage_metric(env.server, "coffer_storage_calls_total", "get") > 0
+    text = env.server.get("/metrics").text
+    assert re.search(r'^coffer_storage_call_duration_seconds_count\{op="put"\} [1-9]', text, re.M), text
 
 
 # -- multipart/form-data ------------------------------------------------------------------------
