@@ -67,6 +67,7 @@ std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
 }  // namespace
 
 int run_serve(const GlobalOptions& global) {
+  http::block_shutdown_signals();
   auto config = load_configuration(global);
   if (!config) return 2;
 

@@ -35,12 +35,12 @@ void LatencyHistogram::render(std::string& out, std::string_view name, std::stri
     } else {
       out += "+Inf";
     }
-    out += "\"} " + std::to_string(cumulative) + "\n";
+    out.append("\"} ").append(std::to_string(cumulative)).append("\n");
   }
-  out += std::string(name) + "_sum{" + std::string(labels) + "} ";
+  out.append(name).append("_sum{").append(labels).append("} ");
   append_number(out, static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
-  out += "\n" + std::string(name) + "_count{" + std::string(labels) + "} " +
-         std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
+  out.append("\n").append(name).append("_count{").append(labels).append("} ");
+  out.append(std::to_string(count_.load(std::memory_order_relaxed))).append("\n");
 }
 
 void RouteMetrics::record(int status, std::chrono::nanoseconds latency) {
@@ -55,9 +55,9 @@ void RouteMetrics::render(std::string& out) const {
   for (std::size_t i = 0; i < kStatuses.size(); ++i) {
     std::uint64_t n = by_status_[i].load(std::memory_order_relaxed);
     if (n == 0) continue;
-    out += "coffer_http_requests_total{route=\"" + route_ + "\",status=\"" +
-           (kStatuses[i] == 0 ? std::string("other") : std::to_string(kStatuses[i])) + "\"} " +
-           std::to_string(n) + "\n";
+    out.append("coffer_http_requests_total{route=\"").append(route_).append("\",status=\"");
+    out.append(kStatuses[i] == 0 ? std::string("other") : std::to_string(kStatuses[i]));
+    out.append("\"} ").append(std::to_string(n)).append("\n");
   }
   latency_.render(out, "coffer_http_request_duration_seconds", "route=\"" + route_ + "\"");
 }
@@ -69,8 +69,10 @@ void StorageCallMetrics::record(bool ok, std::chrono::nanoseconds latency) {
 }
 
 void StorageCallMetrics::render(std::string& out) const {
-  out += "coffer_storage_calls_total{op=\"" + op_ + "\"} " + std::to_string(calls_.load()) + "\n";
-  out += "coffer_storage_errors_total{op=\"" + op_ + "\"} " + std::to_string(errors_.load()) + "\n";
+  out.append("coffer_storage_calls_total{op=\"").append(op_).append("\"} ");
+  out.append(std::to_string(calls_.load())).append("\n");
+  out.append("coffer_storage_errors_total{op=\"").append(op_).append("\"} ");
+  out.append(std::to_string(errors_.load())).append("\n");
   latency_.render(out, "coffer_storage_call_duration_seconds", "op=\"" + op_ + "\"");
 }
 

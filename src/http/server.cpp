@@ -575,6 +575,14 @@ void Server::Impl::begin_shutdown() {
   }
 }
 
+void block_shutdown_signals() {
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGINT);
+  sigaddset(&shutdown_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+}
+
 Server::Server(const HttpConfig& config, std::vector<Listener> listeners, Metrics& metrics)
     : impl_(std::make_unique<Impl>(config, std::move(listeners), metrics)) {}
 
@@ -601,6 +609,13 @@ bool Server::run() {
   signals.async_wait([&s](boost::system::error_code ec, int) {
     if (!ec) s.begin_shutdown();
   });
+  // A SIGTERM that came during start-up was held back (block_shutdown_signals); it is handled
+  // now, as a graceful shutdown.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGINT);
+  sigaddset(&shutdown_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &shutdown_signals, nullptr);
 
   // Watches the shutdown: done when no connection is left, forced after the grace period.
   asio::steady_timer watch(main.ioc);

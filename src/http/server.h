@@ -21,6 +21,10 @@ struct Listener {
   const Router* router = nullptr;
 };
 
+// Holds SIGINT and SIGTERM back from the calling thread and the threads it starts later, until
+// Server::run() handles them; call it first thing, so a signal during start-up is not fatal.
+void block_shutdown_signals();
+
 class Server {
  public:
   Server(const HttpConfig& config, std::vector<Listener> listeners, Metrics& metrics);

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "meta/metadata_store.h"
+#include "meta/postgres/pg_store.h"
 #include "meta/sqlite/sqlite_store.h"
 
 namespace coffer::meta {
@@ -45,8 +46,12 @@ Result<std::unique_ptr<MetadataStore>> open_metadata_store(const std::string& ur
     return open_sqlite(std::string(u.substr(std::string_view("sqlite:").size())), pool_size);
   }
   if (u.starts_with("postgresql://") || u.starts_with("postgres://")) {
-    return Error{ErrorCode::kInternal, "PostgreSQL support is not built yet",
-                 "PostgreSQL support is not built yet; use a sqlite: database URL"};
+    // libpq takes the URL as it is (host, port, user, password, dbname, ?sslmode=... and the
+    // other conninfo parameters). No connection is made until the first call.
+    postgres::PgOptions options;
+    options.pool_size = pool_size;
+    COFFER_TRY(auto store, postgres::PgStore::open(url, options));
+    return std::unique_ptr<MetadataStore>(std::move(store));
   }
   return bad_url("database URL: unsupported scheme (expected sqlite: or postgresql:)");
 }

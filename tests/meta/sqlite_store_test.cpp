@@ -401,14 +401,30 @@ TEST(OpenMetadataStore, OpensARelativeSqliteUrlFromTheWorkingDirectory) {
   EXPECT_TRUE((*store)->ping());
 }
 
-TEST(OpenMetadataStore, PostgresUrlsSayPostgresIsNotBuiltYet) {
-  for (const char* url :
-       {"postgresql://u:secret@localhost:5432/coffer", "postgres://u:secret@localhost/coffer"}) {
-    auto r = open_metadata_store(url, 4);
+TEST(OpenMetadataStore, PostgresUrlsOpenLazilyAndAnUnreachableServerIsStorageUnavailable) {
+  // Nothing listens on port 1: connecting is refused at once. The store opens without
+  // connecting; its first call reports the database unavailable, never the URL's password.
+  for (const char* url : {"postgresql://u:secret@127.0.0.1:1/coffer?connect_timeout=2",
+                          "postgres://u:secret@127.0.0.1:1/coffer"}) {
+    auto store = open_metadata_store(url, 2);
+    ASSERT_TRUE(store) << url << ": " << store.error().detail;
+    EXPECT_FALSE((*store)->reads_are_local());
+    auto r = (*store)->migrate();
     ASSERT_FALSE(r) << url;
-    EXPECT_THAT(r.error().message, HasSubstr("PostgreSQL support is not built yet"));
+    EXPECT_EQ(r.error().code, ErrorCode::kStorageUnavailable) << url;
+    EXPECT_THAT(r.error().message, HasSubstr("database is unavailable"));
     EXPECT_THAT(r.error().message + r.error().detail, ::testing::Not(HasSubstr("secret")));
+    auto ping = (*store)->ping();
+    ASSERT_FALSE(ping);
+    EXPECT_EQ(ping.error().code, ErrorCode::kStorageUnavailable);
   }
+}
+
+TEST(OpenMetadataStore, AMalformedPostgresUrlIsABadRequestThatDoesNotRepeatIt) {
+  auto r = open_metadata_store("postgresql://u:secret@localhost/coffer?no_such_option=secret", 1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
+  EXPECT_THAT(r.error().message + r.error().detail, ::testing::Not(HasSubstr("secret")));
 }
 
 TEST(OpenMetadataStore, RejectsOtherUrls) {
