@@ -52,6 +52,13 @@ def assert_presigned_refused(r, store):
         assert b"<Code>AccessDenied</Code>" in r.content or b"SignatureDoesNotMatch" in r.content, r.text
 
 
+def storage_metric(server, name, op):
+    """The value of a storage metric of /metrics for one op (coffer_storage_calls_total, ...)."""
+    m = re.search(rf'^{name}{{op="{op}"}} (\d+)$', server.get("/metrics").text, re.M)
+    assert m, (name, op)
+    return int(m.group(1))
+
+
 def assert_file_object(f, *, path=None, data=None, content_type=None, owner=None, role=None,
                        version=None):
     """Every field of API.md's File object, with its type."""

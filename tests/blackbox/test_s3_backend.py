@@ -1,55 +1,54 @@
 """The S3 backend seen from outside (issue 5): Coffer on the fixture's Ceph RGW, checked with
-clients Coffer did not write (boto3, awscli, curl), and with faults between Coffer and RGW.
+clients Coffer did not write (boto3, awscli, curl), and with RGW itself stopped.
 
 - Every object written for a tenant lies under <key prefix><tenant_id>/.
 - An object Coffer wrote reads back with awscli, byte for byte.
 - A presigned download URL works with curl; expired, tampered or re-pointed ones are refused by
   RGW itself (403).
-- Faults: a TCP proxy between Coffer and RGW is cut (connections refused and reset) or turned into
-  a black hole (connections accepted, nothing answered). Requests that need the store answer 503
-  storage_unavailable with Retry-After in bounded time, metadata-only requests still work,
-  /readyz names the storage; once the proxy is back Coffer recovers without a restart. An upload
-  cut in the middle leaves no file, and after the upload TTL `coffer gc` leaves no object and no
-  unfinished multipart upload.
+- Faults, on a radosgw of the test's own in the fixture's cluster: killed (connections refused) or
+  frozen with SIGSTOP (connections accepted, nothing answered). Requests that need the store answer
+  503 storage_unavailable with Retry-After in bounded time, metadata-only requests still work,
+  /readyz names the storage; once radosgw is back Coffer recovers without a restart. radosgw killed
+  in the middle of an upload, after parts of it are stored, leaves no file, and after the upload
+  TTL `coffer gc` leaves no object and no unfinished multipart upload.
 
-Runs only as the ctest entry blackbox_s3.test_s3_backend (COFFER_TEST_STORAGE=s3)."""
+Every server here is on S3 whatever COFFER_TEST_STORAGE says; it needs the fixture's variables
+(tests/CMakeLists.txt), so it runs as the ctest entry blackbox_s3.test_s3_backend only."""
 import hashlib
 import os
 import re
-import socket
+import signal
 import subprocess
-import threading
 import time
 import urllib.parse
 
 import pytest
 import requests
 
-from coffer_server import STORAGE, CofferServer, s3_settings
-from files_support import API, Env, assert_error, parse_time, sha256
-
-pytestmark = pytest.mark.skipif(STORAGE != "s3", reason="needs COFFER_TEST_STORAGE=s3 (ctest -L s3)")
+from coffer_server import CofferServer, free_port, s3_settings
+from files_support import API, Env, assert_error, parse_time, sha256, storage_metric
 
 MiB = 1024 * 1024
 AWS = "/usr/bin/aws"  # Debian's awscli (pyenv shims come first in PATH)
-# What a request needing an unreachable store may take at most before its 503 (the test's settings
-# below: 2 s to connect, 4 s per read or write, 2 attempts).
-BOUND_S = 15
-FAULT_ENV = {
-    "COFFER_S3_CONNECT_TIMEOUT": "2s",
-    "COFFER_S3_REQUEST_TIMEOUT": "4s",
-    "COFFER_S3_MAX_ATTEMPTS": "2",
+GC_ENV = {
     "COFFER_GC_GRACE": "0s",
     "COFFER_GC_INTERVAL": "1h",  # only the test's own `coffer gc` collects
-    # An upload cut by a fault leaves an intent; it expires quickly, so `coffer gc` can take its
-    # leftovers soon after. Every upload in these tests takes far less.
-    "COFFER_UPLOAD_TTL": "3s",
 }
+# Short S3 timeouts, so that a frozen radosgw (which accepts and never answers) is given up on
+# soon: 1 s to connect, 2 s without progress, 2 attempts.
+SHORT_TIMEOUTS = {
+    "COFFER_S3_CONNECT_TIMEOUT": "1s",
+    "COFFER_S3_REQUEST_TIMEOUT": "2s",
+    "COFFER_S3_MAX_ATTEMPTS": "2",
+}
+# How long a request needing the store may take before its 503: with the default settings when
+# radosgw is gone (connections refused), with SHORT_TIMEOUTS when it is frozen.
+BOUND_S = {"stopped": 5, "frozen": 10}
 
 
 @pytest.fixture(scope="module")
 def env():
-    s = CofferServer(env={"COFFER_GC_GRACE": "0s", "COFFER_GC_INTERVAL": "1h"})
+    s = CofferServer(env=GC_ENV, storage="s3")
     s.start()
     yield Env(s)
     s.close()
@@ -190,152 +189,88 @@ def test_presigned_urls_expired_tampered_or_repointed_are_refused_by_rgw(env):
     assert http_code(short) == 403
 
 
-# -- metrics --------------------------------------------------------------------------------------
-
-def metric(server, name, op):
-    text = server.get("/metrics").text
-    m = re.search(rf'^{name}{{op="{op}"}} (\d+)$', text, re.M)
-    return int(m.group(1)) if m else None
-
-
-def test_metrics_count_storage_calls(env):
-    t = env.tenant()
-    t.admin.put("m", b"metric me")
-    assert metric(env.server, "coffer_storage_calls_total", "put") > 0
-    assert metric(env.server, "coffer_storage_errors_total", "put") is not None
-    assert 'coffer_storage_call_duration_seconds_bucket{op="put",le="+Inf"}' in env.server.get("/metrics").text
-
-
 # -- faults ---------------------------------------------------------------------------------------
 
-class TcpProxy:
-    """A TCP proxy on 127.0.0.1 to one target, which can be cut (connections refused, open ones
-    reset), turned into a black hole (connections accepted, nothing forwarded or answered), and
-    restored (on the same port)."""
+class Radosgw:
+    """A gateway of its own on the fixture's Ceph cluster (CEPH_CONF): a real radosgw process on a
+    free port, serving the same bucket with the same credentials, which a test may stop (SIGKILL:
+    connections refused, open ones reset), freeze (SIGSTOP: the kernel still accepts connections,
+    nothing answers) and bring back. The fixture's own gateway keeps serving the other tests and
+    this file's look at the bucket."""
 
-    def __init__(self, target_port):
-        self.target = ("127.0.0.1", target_port)
-        self.port = None
-        self.mode = "up"
-        self.lock = threading.Lock()
-        self.conns = set()
-        self.listener = None
-        self.forwarded = 0  # bytes client → target
-        self._listen()
+    def __init__(self, workdir):
+        self.conf = os.environ["CEPH_CONF"]
+        self.workdir = workdir
+        self.name = f"client.rgw.fault{os.getpid()}"
+        self.port = free_port()
+        self.proc = None
+        self.start()
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def _listen(self):
-        ls = socket.socket()
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("127.0.0.1", self.port or 0))
-        ls.listen(128)
-        self.port = ls.getsockname()[1]
-        self.listener = ls
-        threading.Thread(target=self._accept, args=(ls,), daemon=True).start()
-
-    def _accept(self, ls):
-        ls.settimeout(0.1)  # a blocked accept() would outlive close(): poll for our replacement
-        while self.listener is ls:
+    def start(self):
+        """Starts radosgw (again, on the same port) and waits until it answers."""
+        out = open(os.path.join(self.workdir, "radosgw.out"), "ab")
+        self.proc = subprocess.Popen(
+            ["radosgw", "-c", self.conf, "-n", self.name, "-f",
+             "--rgw-frontends", f"beast endpoint=127.0.0.1:{self.port}", "--rgw-thread-pool-size", "16",
+             "--rgw-data", self.workdir, "--admin-socket", os.path.join(self.workdir, "radosgw.asok"),
+             "--log-file", os.path.join(self.workdir, "radosgw.log")],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+        deadline = time.time() + 30
+        while True:
             try:
-                c, _ = ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            c.settimeout(None)
-            with self.lock:
-                self.conns.add(c)
-                mode = self.mode
-            if mode == "blackhole":
-                threading.Thread(target=self._swallow, args=(c,), daemon=True).start()
-                continue
-            try:
-                u = socket.create_connection(self.target, timeout=5)
-                u.settimeout(None)
-            except OSError:
-                self._drop(c)
-                continue
-            with self.lock:
-                self.conns.add(u)
-            threading.Thread(target=self._pump, args=(c, u, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(u, c, False), daemon=True).start()
-
-    def _pump(self, src, dst, upstream):
-        try:
-            while True:
-                data = src.recv(256 * 1024)
-                if not data:
-                    break
-                dst.sendall(data)
-                if upstream:
-                    self.forwarded += len(data)
-        except OSError:
-            pass
-        self._drop(src)
-        self._drop(dst)
-
-    def _swallow(self, c):
-        try:
-            while c.recv(256 * 1024):
+                if requests.get(self.url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
                 pass
-        except OSError:
-            pass
+            assert self.proc.poll() is None, f"radosgw exited with {self.proc.returncode}: {self.workdir}"
+            assert time.time() < deadline, f"radosgw does not answer on {self.url}: {self.workdir}"
+            time.sleep(0.1)
 
-    def _drop(self, s, reset=False):
-        with self.lock:
-            self.conns.discard(s)
-        try:
-            if reset:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
+    def stop(self):
+        """SIGKILL: from now on connections are refused."""
+        self.proc.kill()
+        self.proc.wait()
 
-    def _close_all(self):
-        ls, self.listener = self.listener, None
-        if ls is not None:
+    def freeze(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.thaw()
+            self.proc.terminate()
             try:
-                ls.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            ls.close()
-        with self.lock:
-            conns = list(self.conns)
-        for s in conns:
-            self._drop(s, reset=True)
-
-    def cut(self):
-        """Refuses new connections and resets the open ones."""
-        self.mode = "down"
-        self._close_all()
-
-    def blackhole(self):
-        """Accepts connections but never answers; resets the open ones."""
-        self._close_all()
-        self.mode = "blackhole"
-        self._listen()
-
-    def restore(self):
-        self._close_all()
-        self.mode = "up"
-        self._listen()
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.fixture
-def faulty():
-    """A server whose only way to RGW is a TcpProxy; yields (env, proxy)."""
-    endpoint, _ = s3_settings()
-    proxy = TcpProxy(urllib.parse.urlsplit(endpoint).port)
-    s = CofferServer(env={**FAULT_ENV, "AWS_ENDPOINT_URL_S3": proxy.url})
+def rgw(tmp_path):
+    g = Radosgw(str(tmp_path))
+    yield g
+    g.close()
+
+
+# An upload cut by a fault keeps its intent, and `coffer gc` takes what it left once the intent has
+# expired: soon, with this upload TTL (every upload in these tests takes far less).
+UPLOAD_TTL_S = 3
+
+
+def server_on(rgw, make_server, **settings):
+    """A started server whose only way to the store is `rgw`."""
+    s = make_server(env={**GC_ENV, "COFFER_UPLOAD_TTL": f"{UPLOAD_TTL_S}s", **settings,
+                         "AWS_ENDPOINT_URL_S3": rgw.url}, storage="s3")
     s.start()
-    yield Env(s), proxy
-    proxy.restore()
-    s.close()
-    proxy.cut()
+    return Env(s)
 
 
 def timed(fn):
@@ -344,31 +279,32 @@ def timed(fn):
     return r, time.monotonic() - t0
 
 
-def assert_unavailable(r, took):
+def assert_unavailable(r, took, bound):
     print(f"503 after {took:.2f}s: {r.request.method} {r.request.path_url[:60]}")
-    assert took < BOUND_S, f"the answer took {took:.1f}s"
+    assert took < bound, f"the answer took {took:.1f}s"
     assert_error(r, 503, "storage_unavailable")
     assert int(r.headers["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize("fault", ["cut", "blackhole"])
-def test_store_down_503_metadata_still_served_then_recovery(faulty, fault):
-    env, proxy = faulty
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_store_down_503_metadata_still_served_then_recovery(rgw, make_server, fault):
+    env = server_on(rgw, make_server, **(SHORT_TIMEOUTS if fault == "frozen" else {}))
+    bound = BOUND_S[fault]
     t = env.tenant()
     editor = t.user("editor")
     data = os.urandom(300_000)
     f = editor.put("before.bin", data)
     assert env.server.get("/readyz").status_code == 200
 
-    getattr(proxy, fault)()
+    rgw.stop() if fault == "stopped" else rgw.freeze()
     # What needs the store: 503 storage_unavailable with Retry-After, in bounded time.
-    assert_unavailable(*timed(lambda: editor.upload("during.bin", os.urandom(100_000))))
-    assert_unavailable(*timed(lambda: editor.upload("during-chunked.bin", chunks(os.urandom(100_000)))))
-    assert_unavailable(*timed(lambda: editor.download(f["id"])))
-    assert_unavailable(*timed(lambda: editor.download(f["id"], headers={"Range": "bytes=0-9"})))
+    assert_unavailable(*timed(lambda: editor.upload("during.bin", os.urandom(100_000))), bound)
+    assert_unavailable(*timed(lambda: editor.upload("during-chunked.bin", chunks(os.urandom(100_000)))), bound)
+    assert_unavailable(*timed(lambda: editor.download(f["id"])), bound)
+    assert_unavailable(*timed(lambda: editor.download(f["id"], headers={"Range": "bytes=0-9"})), bound)
     r, took = timed(lambda: env.server.get("/readyz"))
-    assert took < BOUND_S
-    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert took < bound
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
     body = r.json()
     assert body["failed"] == "storage" and body["checks"]["database"] == "ok"
     assert body["checks"]["storage"] != "ok"
@@ -381,11 +317,11 @@ def test_store_down_503_metadata_still_served_then_recovery(faulty, fault):
     renamed = editor.rename(f["id"], "renamed.bin")
     assert renamed.status_code == 200
     assert editor.download_url(f["id"]).status_code == 200  # signing needs no round trip
-    assert metric(env.server, "coffer_storage_errors_total", "put") >= 2
-    assert metric(env.server, "coffer_storage_errors_total", "check") >= 1
+    assert storage_metric(env.server, "coffer_storage_errors_total", "put") >= 2
+    assert storage_metric(env.server, "coffer_storage_errors_total", "check") >= 1
 
     # Back: Coffer recovers without a restart.
-    proxy.restore()
+    rgw.start() if fault == "stopped" else rgw.thaw()
     deadline = time.time() + 20
     while env.server.get("/readyz").status_code != 200:
         assert time.time() < deadline, "readyz did not recover"
@@ -395,41 +331,49 @@ def test_store_down_503_metadata_still_served_then_recovery(faulty, fault):
     assert editor.download(g["id"]).content == b"after"
     assert sorted(editor.paths()) == ["after.bin", "renamed.bin"]
     t.assert_usage_exact()
+    # A frozen radosgw, once thawed, carries out the requests Coffer gave up on: the PUTs of the
+    # failed uploads may still create their objects. Their intents outlived the failure, so once
+    # they expire `coffer gc` removes them, and the store holds the two files' objects only.
+    time.sleep(UPLOAD_TTL_S + 0.5)
     env.gc()
     assert len(t.objects()) == 2
     assert env.store.incomplete() == []
 
 
-def test_store_cut_mid_upload_leaves_no_file_and_gc_leaves_nothing(faulty):
-    env, proxy = faulty
+def stored_parts(store):
+    """Parts stored so far of the unfinished multipart uploads under the store's prefix (asked of
+    the fixture's gateway)."""
+    return sum(len(store.client.list_parts(Bucket=store.bucket, Key=key, UploadId=upload_id).get("Parts", []))
+               for key, upload_id in store.multipart_uploads())
+
+
+def test_radosgw_killed_mid_upload_leaves_no_file_and_gc_leaves_nothing(rgw, make_server):
+    env = server_on(rgw, make_server, **SHORT_TIMEOUTS)
     t = env.tenant()
     editor = t.user("editor")
     keep = editor.put("keep.bin", b"kept")
     size = 96 * MiB
-    cut_at = 40 * MiB
     block = os.urandom(MiB)
-    state = {"sent": 0, "cut": False}
+    state = {"sent": 0, "killed": False, "parts": 0}
 
     def body():
-        # A chunked body (S3 multipart upload underneath); the proxy is cut once Coffer has sent
-        # RGW a good part of it, so parts are stored and the multipart upload cannot be aborted.
+        # A chunked body (an S3 multipart upload underneath); radosgw is killed once two parts of
+        # it are stored, so the multipart upload exists and Coffer cannot abort it.
         while state["sent"] < size:
-            if not state["cut"] and proxy.forwarded >= cut_at:
-                proxy.cut()
-                state["cut"] = True
+            if not state["killed"] and state["sent"] % (4 * MiB) == 0 and state["sent"]:
+                state["parts"] = stored_parts(env.store)
+                if state["parts"] >= 2:
+                    rgw.stop()
+                    state["killed"] = time.monotonic()
             yield block
             state["sent"] += len(block)
-            if not state["cut"]:
-                time.sleep(0.01)
 
-    t0 = time.monotonic()
     try:
         r = editor.upload("big.bin", body())
         status, answer = r.status_code, r.text
     except requests.ConnectionError as e:  # Coffer may answer and close before the body ends
         status, answer = None, str(e)
-    took = time.monotonic() - t0
-    assert state["cut"], f"the upload ended before the cut ({proxy.forwarded} bytes forwarded): {status} {answer}"
+    assert state["killed"], f"the upload ended before two parts were stored ({state}): {status} {answer}"
     assert status in (503, None), (status, answer)
     if status == 503:
         assert '"storage_unavailable"' in answer
@@ -437,17 +381,18 @@ def test_store_cut_mid_upload_leaves_no_file_and_gc_leaves_nothing(faulty):
     # before the answer. Coffer's own count says what it answered.
     text = env.server.get("/metrics").text
     assert re.search(r'^coffer_http_requests_total\{route="POST /api/v1/files",status="503"\} 1$', text, re.M), text
-    assert took < BOUND_S
+    took = time.monotonic() - state["killed"]
+    assert took < BOUND_S["frozen"], f"the answer came {took:.1f}s after the kill"
     # No file became visible, and usage did not move.
     assert editor.paths() == ["keep.bin"]
     assert t.assert_usage_exact() == (4, 1)
-
-    proxy.restore()
-    # The abort could not reach RGW: its parts are an unfinished multipart upload for now.
+    # The abort could not reach radosgw: the stored parts are an unfinished multipart upload.
     left = env.store.incomplete()
-    time.sleep(3.5)  # COFFER_UPLOAD_TTL: the cut upload's intent and multipart upload are now stale
+    assert len(left) == 1, left
+
+    rgw.start()
+    time.sleep(UPLOAD_TTL_S + 0.5)  # the cut upload's intent and multipart upload are now stale
     out = env.gc()
-    assert "removed" in out
     # Nothing lasting: exactly the kept file's object, and no unfinished multipart upload.
     assert env.store.incomplete() == [], (left, out)
     (only,) = t.objects()

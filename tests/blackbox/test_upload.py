@@ -14,7 +14,7 @@ import pytest
 
 from coffer_server import CofferServer, recv_all, split_response
 from files_support import (API, Env, assert_error, assert_file_object, content_disposition_filename,
-                           file_part, multipart, path_part, q, run_parallel, sha256)
+                           file_part, multipart, path_part, q, run_parallel, sha256, storage_metric)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +39,6 @@ def download_bytes(user, file_id):
     r = user.download(file_id)
     assert r.status_code == 200, r.text
     return r.content
-
-
-def storage_metric(server, name, op):
-    m = re.search(rf'^{name}{{op="{op}"}} (\d+)$', server.get("/metrics").text, re.M)
-    assert m, name
-    return int(m.group(1))
 
 
 def test_metrics_show_storage_calls(env, editor):
