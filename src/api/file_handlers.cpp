@@ -122,16 +122,21 @@ Response FileHandlers::list(Request& request) const {
       return Error::BadRequest("cursor is not valid for this list");
     }
     COFFER_TRY(service::ListPage page, files_.list(caller, list));
-    json::array items;
-    items.reserve(page.items.size());
-    for (const auto& f : page.items) items.push_back(render_file(f.file, f.role));
-    json::array folders;
-    for (const auto& f : page.folders) folders.push_back(json::string(f));
-    json::value next = nullptr;
-    if (!page.next_cursor.empty()) next = encode_cursor(kCursorKind, page.next_cursor);
-    return json_answer(200, json::object{{"items", std::move(items)},
-                                         {"folders", std::move(folders)},
-                                         {"next_cursor", std::move(next)}});
+    JsonText body;
+    body.text.reserve(64 + page.items.size() * 400);
+    JsonWriter out(body.text);
+    out.begin_object().key("items").begin_array();
+    for (const auto& f : page.items) write_file(out, f.file, f.role);
+    out.end_array().key("folders").begin_array();
+    for (const auto& folder : page.folders) out.value(folder);
+    out.end_array().key("next_cursor");
+    if (page.next_cursor.empty()) {
+      out.null();
+    } else {
+      out.value(encode_cursor(kCursorKind, page.next_cursor));
+    }
+    out.end_object();
+    return json_answer(200, std::move(body));
   });
 }
 
