@@ -3,12 +3,12 @@
 default (SQLite + local directory), with the server's resident memory sampled every 100 ms, beside
 a plain `cp` of the same file on the same disk.
 
-    /usr/bin/python3 bench/fs_memory.py [--build build] [--size-mib 2048] [--workdir DIR]
+    /usr/bin/python3 bench/fs_memory.py [--build build] [--size-mib 2048] [--workdir DIR] [--json PATH]
 
-Prints a table and writes bench/results/fs_memory-<time>.json. Target: RSS growth < 32 MiB.
-The growth is the peak VmRSS during the transfers minus VmRSS just before them (after a small
-warm-up upload and download, so the pools and threads the server keeps anyway are counted in the
-baseline). The source file, the stored object and the downloaded copy all live under --workdir
+Prints a table and writes the figures as JSON to PATH (default bench/results/fs_memory-<time>.json).
+Target: RSS growth < 32 MiB. The growth is the peak VmRSS during the transfers minus VmRSS just
+before them (after a small warm-up upload and download, so the pools and threads the server keeps
+anyway are counted in the baseline). The source file, the stored object and the downloaded copy all live under --workdir
 (default: the build directory, i.e. this disk); they are removed at the end.
 """
 import argparse
@@ -30,6 +30,7 @@ TARGET_GROWTH_MIB = 32
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--json", metavar="PATH", help="where the figures go (default bench/results/fs_memory-<time>.json)")
     ap.add_argument("--size-mib", type=int, default=2048)
     ap.add_argument("--workdir", default=None, help="where the files go (default: <build>/bench-tmp)")
     args = ap.parse_args()
@@ -114,7 +115,7 @@ def main():
         print_table(rows, ["transfer", "seconds", "MiB/s", "RSS growth MiB"])
         verdict = "ok" if growth_mib < TARGET_GROWTH_MIB else "MISSED"
         print(f"\nRSS growth {growth_mib:.1f} MiB (target < {TARGET_GROWTH_MIB} MiB): {verdict}")
-        print("results:", write_results("fs_memory", results))
+        print("results:", write_results("fs_memory", results, args.json))
         return 0 if growth_mib < TARGET_GROWTH_MIB else 1
     finally:
         server.stop()

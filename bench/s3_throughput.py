@@ -5,6 +5,7 @@ Coffer at 90% of direct or better) and Coffer's resident memory growth during th
 
     /usr/bin/python3 bench/s3_throughput.py [--build build] [--size-mib 1024] [--runs 1]
                                             [--port 17780] [--osd-store memstore|bluestore]
+                                            [--json PATH]
 
 Starts its own single-node Ceph with scripts/start-ceph.sh on --port (memstore sized for the
 objects by default; bluestore writes a sparse file under /tmp/ceph-<port>) and stops it at the
@@ -12,7 +13,7 @@ end; --endpoint URL --bucket NAME uses a running RGW instead (credentials from A
 Every transfer is curl: `curl -T file` (Content-Length known: Coffer streams it as an S3 multipart
 upload) and `curl -o /dev/null`, to Coffer with a bearer token and to RGW on a presigned PUT URL
 (boto3's signer) and on Coffer's own download-url. Coffer's VmRSS is sampled every 100 ms.
-Writes bench/results/s3_throughput-<time>.json.
+Writes the figures as JSON to PATH (default bench/results/s3_throughput-<time>.json).
 """
 import argparse
 import json
@@ -65,6 +66,7 @@ def s3_client(endpoint):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
+    ap.add_argument("--json", metavar="PATH", help="where the figures go (default bench/results/s3_throughput-<time>.json)")
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=1, help="repeat the four transfers; the best of each counts")
     ap.add_argument("--port", type=int, default=17780)
@@ -186,7 +188,7 @@ def main():
         ], ["transfer", "coffer MiB/s", "direct MiB/s", "coffer/direct", "coffer RSS growth MiB"])
         ok = up_ratio >= TARGET_RATIO and down_ratio >= TARGET_RATIO
         print(f"\ntarget coffer >= {TARGET_RATIO:.0%} of direct: {'ok' if ok else 'MISSED'}")
-        print("results:", write_results("s3_throughput", results))
+        print("results:", write_results("s3_throughput", results, args.json))
         return 0 if ok else 1
     finally:
         if server:

@@ -319,6 +319,8 @@ def test_store_down_503_metadata_still_served_then_recovery(rgw, make_server, fa
     assert editor.download_url(f["id"]).status_code == 200  # signing needs no round trip
     assert storage_metric(env.server, "coffer_storage_errors_total", "put") >= 2
     assert storage_metric(env.server, "coffer_storage_errors_total", "check") >= 1
+    # The client reads only "storage is unavailable"; the log says what failed.
+    assert re.search(r"request \S+: storage unavailable: s3: \S", env.server.read_log()), env.server.read_log()[-3000:]
 
     # Back: Coffer recovers without a restart.
     rgw.start() if fault == "stopped" else rgw.thaw()
