@@ -14,6 +14,7 @@ clients Coffer did not write (boto3, awscli, curl), and with RGW itself stopped.
 
 Every server here is on S3 whatever COFFER_TEST_STORAGE says; it needs the fixture's variables
 (tests/CMakeLists.txt), so it runs as the ctest entry blackbox_s3.test_s3_backend only."""
+import ctypes
 import hashlib
 import os
 import re
@@ -191,6 +192,11 @@ def test_presigned_urls_expired_tampered_or_repointed_are_refused_by_rgw(env):
 
 # -- faults ---------------------------------------------------------------------------------------
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies, however it ends."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Radosgw:
     """A gateway of its own on the fixture's Ceph cluster (CEPH_CONF): a real radosgw process on a
     free port, serving the same bucket with the same credentials, which a test may stop (SIGKILL:
@@ -218,7 +224,7 @@ class Radosgw:
              "--rgw-frontends", f"beast endpoint=127.0.0.1:{self.port}", "--rgw-thread-pool-size", "16",
              "--rgw-data", self.workdir, "--admin-socket", os.path.join(self.workdir, "radosgw.asok"),
              "--log-file", os.path.join(self.workdir, "radosgw.log")],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         out.close()
         deadline = time.time() + 30
         while True:
