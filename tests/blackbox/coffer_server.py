@@ -102,9 +102,15 @@ class S3StoreView(StoreView):
     kind = "s3"
 
     def __init__(self, endpoint, bucket, key_prefix, owned=False):
-        """owned: the prefix is this view's own (fresh and random), so cleanup() may empty it."""
-        self.endpoint, self.bucket, self.key_prefix, self.owned = endpoint, bucket, key_prefix, owned
+        """owned: the prefix is this view's own (fresh and random), so cleanup() may empty it.
+        endpoint None: the test RGW's, looked up only when the view is used (a server given an
+        s3:// URL may be one that must refuse to start)."""
+        self._endpoint, self.bucket, self.key_prefix, self.owned = endpoint, bucket, key_prefix, owned
         self._client = None
+
+    @property
+    def endpoint(self):
+        return self._endpoint or s3_settings()[0]
 
     @property
     def client(self):
@@ -197,7 +203,7 @@ class CofferServer:
         if url.startswith("s3://"):
             bucket, _, prefix = url[5:].partition("/")
             prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
-            return S3StoreView(s3_settings()[0], bucket, prefix)
+            return S3StoreView(None, bucket, prefix)
         raise ValueError(f"unknown COFFER_STORAGE_URL {url}")
 
     # -- process control -------------------------------------------------------------------
