@@ -34,7 +34,8 @@ json::object render_grant(const meta::GrantRecord& g) {
   json::object o;
   o["file_id"] = g.file_id;
   o["principal"] = g.principal == meta::Principal::kUser ? "user" : "tenant";
-  o["user_id"] = g.principal == meta::Principal::kUser ? json::value(g.user_id) : json::value(nullptr);
+  o["user_id"] =
+      g.principal == meta::Principal::kUser ? json::value(g.user_id) : json::value(nullptr);
   o["role"] = access::to_string(g.role);
   o["granted_by"] = g.granted_by;
   o["granted_at"] = format_rfc3339(g.granted_at);
@@ -42,6 +43,7 @@ json::object render_grant(const meta::GrantRecord& g) {
 }
 
 void write_file(JsonWriter& out, const meta::FileRecord& f, access::FileRole role) {
+  // clang-format off
   out.begin_object()
       .key("id").value(f.id)
       .key("path").value(f.path)
@@ -55,6 +57,7 @@ void write_file(JsonWriter& out, const meta::FileRecord& f, access::FileRole rol
       .key("updated_at").value(format_rfc3339(f.updated_at))
       .key("role").value(access::to_string(role))
       .end_object();
+  // clang-format on
 }
 
 JsonText render_file(const meta::FileRecord& f, access::FileRole role) {

@@ -14,9 +14,9 @@
 #include <memory>
 #include <utility>
 
-#include "core/strict_json.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/strict_json.h"
 
 namespace coffer::auth {
 namespace {

@@ -85,7 +85,8 @@ int run_serve(const GlobalOptions& global) {
     log::app().error("{}", e.what());
     return 1;
   }
-  if (config->http.public_url.empty()) config->http.public_url = public_base_url(*config, server.port(0));
+  if (config->http.public_url.empty())
+    config->http.public_url = public_base_url(*config, server.port(0));
 
   auto db = open_database(*config);
   if (!db) {
@@ -109,10 +110,15 @@ int run_serve(const GlobalOptions& global) {
   auth::PasswordHasher hasher;
   service::Health health(**db, store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  service::Identity identity(**tokens, **db, rate_limiter);
-  service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
+  // Every change made through this node empties the cache at once. On SQLite every change goes
+  // through this process, so the cache is exact; on PostgreSQL a change made by another node is
+  // seen within a second, the bound API.md sets.
+  service::UserCache user_cache;
+  service::Identity identity(**tokens, **db, rate_limiter, &user_cache);
+  service::LoginThrottle throttle(config->auth.max_login_failures,
+                                  seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, store, hasher, clock);
+  service::Directory directory(**db, store, hasher, clock, &user_cache);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, store, clock, files_config(*config));
   service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, store, clock);
@@ -126,7 +132,7 @@ int run_serve(const GlobalOptions& global) {
   api::PermissionHandlers permission_handlers(identity, permissions);
   api::FileHandlers file_handlers(identity, files);
   api::BlobHandlers blob_handlers(blobs);
-  http::Handlers handlers{&service_handlers, &auth_handlers,       &tenant_handlers, &user_handlers,
+  http::Handlers handlers{&service_handlers,    &auth_handlers, &tenant_handlers, &user_handlers,
                           &permission_handlers, &file_handlers, &blob_handlers};
   api_router = http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
   metrics_router = http::make_metrics_router(handlers);
@@ -138,7 +144,7 @@ int run_serve(const GlobalOptions& global) {
   bool clean = server.run();
   background_collector.stop();
   log::app().info("coffer stopped{}", clean ? "" : " (grace period exceeded)");
-  log::app().flush();
+  log::flush();
   if (!clean) std::_Exit(1);  // workers may still wait on the stopped I/O threads
   return 0;
 }
@@ -206,8 +212,9 @@ int run_tenant_create(const GlobalOptions& global, const TenantCreateOptions& op
   if (!options.password.empty()) request.admin_password = options.password;
   auto created = directory.create_tenant(service::Caller::operator_caller(), request);
   if (!created) return fail("tenant create", created.error());
-  std::cout << "tenant " << created->first.slug << " (" << created->first.id << ") created with admin "
-            << created->second.username << " (" << created->second.id << ")\n";
+  std::cout << "tenant " << created->first.slug << " (" << created->first.id
+            << ") created with admin " << created->second.username << " (" << created->second.id
+            << ")\n";
   return 0;
 }
 

@@ -1,7 +1,7 @@
 #include "core/clock.h"
 
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 
 namespace coffer {

@@ -29,9 +29,12 @@ const EVP_MD* fetched_md(HashAlg alg) {
   static EVP_MD* sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
   static EVP_MD* sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
   switch (alg) {
-    case HashAlg::kSha256: return sha256_md();
-    case HashAlg::kSha384: return sha384;
-    case HashAlg::kSha512: return sha512;
+    case HashAlg::kSha256:
+      return sha256_md();
+    case HashAlg::kSha384:
+      return sha384;
+    case HashAlg::kSha512:
+      return sha512;
   }
   return sha256_md();
 }
@@ -72,6 +75,9 @@ HmacPads make_pads(HashAlg alg, std::string_view key) {
       EVP_DigestUpdate(p.outer.get(), opad.data(), opad.size()) != 1) {
     throw std::runtime_error("HMAC set-up failed");
   }
+  OPENSSL_cleanse(k.data(), k.size());
+  OPENSSL_cleanse(ipad.data(), ipad.size());
+  OPENSSL_cleanse(opad.data(), opad.size());
   return p;
 }
 

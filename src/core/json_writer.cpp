@@ -6,13 +6,15 @@ namespace coffer {
 
 namespace {
 
-constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+// Control characters (DEL too, for the terminals logs end up on), quote and backslash.
+constexpr bool needs_escape(unsigned char c) {
+  return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+}
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
+void append_json_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
   std::size_t clean_from = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
@@ -20,13 +22,27 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + clean_from, i - clean_from);
     clean_from = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out += kHex[c >> 4];
@@ -34,6 +50,11 @@ void append_json_string(std::string& out, std::string_view s) {
     }
   }
   out.append(s.data() + clean_from, s.size() - clean_from);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  append_json_escaped(out, s);
   out += '"';
 }
 

@@ -45,5 +45,7 @@ class JsonWriter {
 
 // `s` as a JSON string literal, quotes included.
 void append_json_string(std::string& out, std::string_view s);
+// The same without the quotes.
+void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace coffer

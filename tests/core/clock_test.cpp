@@ -26,9 +26,10 @@ void expect_all_formats_agree(std::int64_t secs) {
 }
 
 TEST(Clock, FormatsAgreeWithStrftimeOnEdges) {
-  for (std::int64_t secs : {0LL, -1LL, 86399LL, 86400LL, 951782400LL /* 2000-02-29 */,
-                            951868800LL /* 2000-03-01 */, 4107542400LL /* 2100-03-01 */,
-                            1795844975LL, -2208988800LL /* 1900-01-01 */, 9000000000LL /* 2255 */}) {
+  for (std::int64_t secs :
+       {0LL, -1LL, 86399LL, 86400LL, 951782400LL /* 2000-02-29 */, 951868800LL /* 2000-03-01 */,
+        4107542400LL /* 2100-03-01 */, 1795844975LL, -2208988800LL /* 1900-01-01 */,
+        9000000000LL /* 2255 */}) {
     expect_all_formats_agree(secs);
   }
 }
