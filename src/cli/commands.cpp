@@ -25,6 +25,7 @@
 #include "service/login.h"
 #include "service/permissions.h"
 #include "service/uploads.h"
+#include "storage/instrumented_object_store.h"
 
 namespace coffer::cli {
 namespace {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 #include "storage/fs/fs_object_store.h"
@@ -208,13 +211,28 @@ class InstrumentedFsBackend final : public ContractBackend {
  public:
   InstrumentedFsBackend()
       : root_(make_temp_dir()),
-        fs_(root_ / "root", BlobSigner(std::string(32, 's'), "http://127.0.0.1:8080")),
+        fs_(root_ / "root", signer_),
         store_(fs_, metrics_) {}
   ~InstrumentedFsBackend() override {
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
   ObjectStore& store() override { return store_; }
+  // What the /blob route does with a PUT, straight to the directory store (parts are written by
+  // Coffer's /blob route, not through the ObjectStore interface).
+  Result<std::string> put_part(const PresignedUrl& url, std::string_view body) override {
+    auto u = boost::urls::parse_uri(url.url);
+    if (!u || !u->path().starts_with(kBlobPathPrefix)) return Error::BadRequest("not a blob URL");
+    std::map<std::string, std::string> query;
+    for (auto p : u->params()) query[p.key] = p.value;
+    COFFER_TRY(BlobGrant grant, signer_.verify("PUT", u->path().substr(kBlobPathPrefix.size()), query,
+                                               std::chrono::system_clock::now()));
+    if (grant.upload_id.empty() || grant.content_length != body.size()) {
+      return Error::Forbidden("refused");
+    }
+    StringSource source(body);
+    return fs_.write_part(grant, source);
+  }
 
  private:
   static fs::path make_temp_dir() {
@@ -225,6 +243,7 @@ class InstrumentedFsBackend final : public ContractBackend {
 
   fs::path root_;
   Metrics metrics_;
+  const BlobSigner signer_{std::string(32, 's'), "http://127.0.0.1:8080"};
   FsObjectStore fs_;
   InstrumentedObjectStore store_;
 };
