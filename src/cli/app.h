@@ -37,7 +37,8 @@ struct Storage {
 Result<Storage> open_object_store(const Config& config);
 
 // The collector's sweeper of incomplete uploads for `store` as open_object_store opened it: an
-// S3 store's abort_stale_uploads; empty for the local directory (it sweeps its own temporaries).
+// S3 store's abort_stale_uploads (sparing uploads in progress); empty for the local directory (it
+// sweeps its own temporaries).
 service::IncompleteUploadSweeper incomplete_upload_sweeper(storage::ObjectStore& store);
 
 // Coffer's own token authority, with its signing key (generated into the data dir if needed),

@@ -47,7 +47,9 @@ Result<CollectStats> Collector::collect_due() {
   }
   if (options_.sweep_incomplete_uploads) {
     COFFER_TRY(stats.stale_uploads,
-               options_.sweep_incomplete_uploads(clock_.now() - options_.upload_ttl));
+               options_.sweep_incomplete_uploads(
+                   clock_.now() - options_.upload_ttl,
+                   [this](const std::vector<std::string>& keys) { return db_.referenced_keys(keys); }));
   }
   return stats;
 }

@@ -24,15 +24,18 @@ struct CollectStats {
 };
 
 // Removes the store's leftovers that are not objects (S3: incomplete multipart uploads whose
-// abort failed) begun before the given time; returns how many. Must be idempotent and safe on
-// many nodes. An S3 store is wired with S3ObjectStore::abort_stale_uploads.
-using IncompleteUploadSweeper = std::function<Result<int>(SystemTime older_than)>;
+// abort failed) begun before `older_than`, except those of keys `referenced` names (uploads in
+// progress); returns how many. Must be idempotent and safe on many nodes. An S3 store is wired
+// with S3ObjectStore::abort_stale_uploads.
+using IncompleteUploadSweeper =
+    std::function<Result<int>(SystemTime older_than, const storage::ReferencedKeys& referenced)>;
 
 struct CollectorOptions {
   // Empty for stores that leave no such leftovers (the local directory sweeps its own).
   IncompleteUploadSweeper sweep_incomplete_uploads;
-  // Leftovers begun longer ago than this are removed: the upload that began them has outlived its
-  // intent (FilesConfig::upload_ttl), so it can no longer commit and nothing will complete them.
+  // Leftovers begun longer ago than this, of keys no intent references, are removed: the upload
+  // that began them has outlived its intent (FilesConfig::upload_ttl), or never wrote one, so
+  // nothing will complete them. (A direct upload's intent lives longer: it stays while it does.)
   std::chrono::seconds upload_ttl{24 * 3600};
 };
 

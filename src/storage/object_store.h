@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,6 +114,11 @@ struct CompletedPartRef {
   int number = 0;
   std::string etag;
 };
+
+// Of `keys`, those that something above the store still references (a file, an upload intent,
+// the deletion queue: MetadataStore::referenced_keys). Called with at most 1000 keys at a time.
+using ReferencedKeys =
+    std::function<Result<std::vector<std::string>>(const std::vector<std::string>& keys)>;
 
 class ObjectStore {
  public:

@@ -68,6 +68,11 @@ class StoreView:
         unfinished multipart uploads (s3). A list of names."""
         raise NotImplementedError
 
+    def open_uploads(self, prefix=""):
+        """Keys under `prefix` with a direct upload (or an S3 multipart upload of any put) still
+        open in the store: S3 multipart uploads, the local directory's upload directories."""
+        raise NotImplementedError
+
     def presigned_base(self, server):
         """What every presigned URL of this store starts with."""
         raise NotImplementedError
@@ -101,6 +106,19 @@ class FsStoreView(StoreView):
     def incomplete(self):
         tmp = os.path.join(self.root, "tmp")
         return sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []
+
+    def open_uploads(self, prefix=""):
+        uploads = os.path.join(self.root, "uploads")
+        keys = []
+        for name in sorted(os.listdir(uploads)) if os.path.isdir(uploads) else []:
+            try:
+                with open(os.path.join(uploads, name, "info")) as f:
+                    key = f.read().split("\n")[1]  # FsObjectStore's "coffer-upload-v1\n<key>\n..."
+            except FileNotFoundError:
+                continue  # being closed
+            if key.startswith(prefix):
+                keys.append(key)
+        return keys
 
     def presigned_base(self, server):
         return server.url + "/blob/"
@@ -152,6 +170,10 @@ class S3StoreView(StoreView):
 
     def incomplete(self):
         return sorted(f"{key} {upload_id}" for key, upload_id in self.multipart_uploads())
+
+    def open_uploads(self, prefix=""):
+        return sorted(key[len(self.key_prefix):] for key, _ in self.multipart_uploads()
+                      if key.startswith(self.key_prefix + prefix))
 
     def presigned_base(self, server):
         return f"{self.endpoint}/{self.bucket}/{self.key_prefix}"

@@ -49,7 +49,8 @@ TEST_F(CollectorTest, SweepsIncompleteUploadsOlderThanTheUploadTtl) {
   std::vector<SystemTime> asked;
   CollectorOptions options;
   options.upload_ttl = 3600s;
-  options.sweep_incomplete_uploads = [&](SystemTime older_than) -> Result<int> {
+  options.sweep_incomplete_uploads = [&](SystemTime older_than,
+                                         const storage::ReferencedKeys&) -> Result<int> {
     asked.push_back(older_than);
     return 3;
   };
@@ -66,9 +67,33 @@ TEST_F(CollectorTest, SweepsIncompleteUploadsOlderThanTheUploadTtl) {
   EXPECT_EQ(asked[1], kNow + 10s - 3600s);
 }
 
+// A direct upload may be completed until its URLs' expiry (up to 7 days) plus the upload TTL, so
+// an upload older than the TTL may be live: the sweeper learns which keys an intent still names.
+TEST_F(CollectorTest, TheSweeperSparesUploadsWhoseIntentIsThere) {
+  meta::UploadIntent live;
+  live.id = "intent-live";
+  live.tenant_id = "t";
+  live.object_key = "t/live";
+  live.kind = meta::IntentKind::kPresigned;
+  live.multipart_id = "mp-1";
+  live.created_at = kNow - 48h;
+  live.expires_at = kNow + 72h;
+  ASSERT_TRUE(db_->create_intent(live));
+  std::vector<std::string> spared;
+  CollectorOptions options;
+  options.sweep_incomplete_uploads = [&](SystemTime,
+                                         const storage::ReferencedKeys& referenced) -> Result<int> {
+    COFFER_TRY(spared, referenced({"t/live", "t/left-by-a-failed-abort"}));
+    return 1;
+  };
+  Collector collector(*db_, store_, clock_, options);
+  ASSERT_TRUE(collector.collect_due());
+  EXPECT_EQ(spared, std::vector<std::string>{"t/live"});
+}
+
 TEST_F(CollectorTest, ASweeperFailureIsTheCollectionsFailure) {
   CollectorOptions options;
-  options.sweep_incomplete_uploads = [](SystemTime) -> Result<int> {
+  options.sweep_incomplete_uploads = [](SystemTime, const storage::ReferencedKeys&) -> Result<int> {
     return Error{ErrorCode::kStorageUnavailable, "storage unavailable", "refused", 1};
   };
   Collector collector(*db_, store_, clock_, options);

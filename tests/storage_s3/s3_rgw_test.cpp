@@ -1,6 +1,7 @@
 // What only a real S3 server can show: signatures and presigned URLs checked by RGW and used by
 // clients Coffer did not write (curl, awscli), multipart uploads, the key prefix, keep-alive, and
 // faults (a closed port, a silent server, the server vanishing mid-upload).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -401,6 +402,38 @@ TEST_F(S3RgwTest, AbortedUploadKeepsNothingAndItsPartUrlsNoLongerWork) {
   EXPECT_EQ(client.list_parts(key, *upload_id).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(curl_status("-X PUT --data-binary late " + shell_quote(url->url)), 404);
   EXPECT_EQ(store().head("t/aborted").error().code, ErrorCode::kNotFound);
+}
+
+// The collector's sweep of stale multipart uploads spares the keys something still references (a
+// direct upload in progress may be much older than the upload TTL) and aborts the others.
+TEST_F(S3RgwTest, StaleUploadSweepSparesReferencedKeys) {
+  auto live = store().begin_upload("t/live-direct", "application/octet-stream", 10, 10);
+  auto left = store().begin_upload("t/left-behind", "application/octet-stream", 10, 10);
+  ASSERT_TRUE(live.has_value() && left.has_value());
+  std::vector<std::string> asked;
+  auto aborted = store().abort_stale_uploads(
+      std::chrono::system_clock::now() + 1h,
+      [&](const std::vector<std::string>& keys) -> Result<std::vector<std::string>> {
+        asked = keys;
+        return std::vector<std::string>{"t/live-direct"};
+      });
+  ASSERT_TRUE(aborted.has_value()) << aborted.error().detail;
+  EXPECT_EQ(*aborted, 1);
+  EXPECT_THAT(asked, ::testing::UnorderedElementsAre("t/live-direct", "t/left-behind"));
+  EXPECT_TRUE(store().list_upload_parts("t/live-direct", *live).has_value());
+  EXPECT_EQ(store().list_upload_parts("t/left-behind", *left).error().code, ErrorCode::kNotFound);
+  // Begun after `older_than`: not even asked about.
+  asked.clear();
+  auto young = store().abort_stale_uploads(
+      std::chrono::system_clock::now() - 1h,
+      [&](const std::vector<std::string>& keys) -> Result<std::vector<std::string>> {
+        asked = keys;
+        return std::vector<std::string>{};
+      });
+  ASSERT_TRUE(young.has_value());
+  EXPECT_EQ(*young, 0);
+  EXPECT_TRUE(asked.empty());
+  EXPECT_TRUE(store().abort_upload("t/live-direct", *live).has_value());
 }
 
 // ---- what Coffer wrote, read by other clients -----------------------------------------------

@@ -1,6 +1,7 @@
 #include "storage/s3/s3_object_store.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/crypto.h"
 #include "core/encoding.h"
@@ -9,6 +10,8 @@ namespace coffer::storage {
 namespace {
 
 constexpr std::chrono::seconds kMaxPresignExpiry = std::chrono::hours(24 * 7);
+// Keys asked of ReferencedKeys at a time (its contract).
+constexpr std::size_t kReferencedBatch = 1000;
 
 Error bad_url(std::string why) { return Error::Internal("storage URL: " + std::move(why)); }
 
@@ -281,8 +284,28 @@ Result<void> S3ObjectStore::abort_upload(const std::string& key, const std::stri
 
 Result<void> S3ObjectStore::check() { return client_.head_bucket(); }
 
-Result<int> S3ObjectStore::abort_stale_uploads(SystemTime older_than) {
-  return client_.abort_incomplete_uploads(location_.key_prefix, older_than);
+Result<int> S3ObjectStore::abort_stale_uploads(SystemTime older_than,
+                                              const ReferencedKeys& referenced) {
+  COFFER_TRY(auto uploads, client_.list_multipart_uploads(location_.key_prefix));
+  std::erase_if(uploads, [&](const s3::ListedUpload& u) {
+    return u.initiated >= older_than || !u.key.starts_with(location_.key_prefix);
+  });
+  std::set<std::string> keep;
+  for (std::size_t start = 0; referenced && start < uploads.size(); start += kReferencedBatch) {
+    std::vector<std::string> keys;
+    for (std::size_t i = start; i < std::min(uploads.size(), start + kReferencedBatch); ++i) {
+      keys.push_back(uploads[i].key.substr(location_.key_prefix.size()));
+    }
+    COFFER_TRY(auto live, referenced(keys));
+    keep.insert(live.begin(), live.end());
+  }
+  int aborted = 0;
+  for (const auto& u : uploads) {
+    if (keep.contains(u.key.substr(location_.key_prefix.size()))) continue;
+    COFFER_TRY_VOID(client_.abort_multipart_upload(u.key, u.upload_id));
+    ++aborted;
+  }
+  return aborted;
 }
 
 }  // namespace coffer::storage

@@ -85,10 +85,12 @@ class S3ObjectStore final : public ObjectStore {
   Result<void> check() override;
   std::string_view kind() const override { return "s3"; }
 
-  // Aborts the multipart uploads under the key prefix begun before `older_than` (left by puts
-  // whose abort failed); returns how many. Direct uploads are multipart uploads too: an
-  // `older_than` later than now minus the longest direct upload's life would abort live ones.
-  Result<int> abort_stale_uploads(SystemTime older_than);
+  // Aborts the multipart uploads under the key prefix begun before `older_than` whose keys
+  // `referenced` does not name (all of them when it is empty): those of puts whose abort failed,
+  // and of direct uploads whose intent was never written. Returns how many. A direct upload in
+  // progress is a multipart upload too, and may be completed until its URLs' expiry (up to 7
+  // days) plus the upload TTL: its intent references its key, which keeps it, however old.
+  Result<int> abort_stale_uploads(SystemTime older_than, const ReferencedKeys& referenced = {});
 
   const std::string& key_prefix() const { return location_.key_prefix; }
   const std::string& bucket() const { return location_.bucket; }
