@@ -19,7 +19,7 @@ Result<CollectStats> Collector::collect_due() {
     const SystemTime now = clock_.now();
     COFFER_TRY(auto intents, db_.claim_expired_intents(now, now + kLease, kBatch));
     for (const auto& intent : intents) {
-      COFFER_TRY_VOID(store_.remove(intent.object_key));
+      COFFER_TRY_VOID(store_.remove_abandoned(intent.object_key));
       auto dropped = db_.delete_intent(intent.id);
       if (!dropped && dropped.error().code != ErrorCode::kNotFound) return dropped.error();
       ++stats.expired_uploads;

@@ -9,6 +9,8 @@ import time
 
 import requests
 
+from coffer_database import server_database
+
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
 
 
@@ -30,6 +32,8 @@ class CofferServer:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
+        # SQLite in the data dir, or a fresh PostgreSQL schema (COFFER_TEST_DATABASE=pg).
+        self.database = server_database(self.data_dir, self.extra_env)
 
     # -- process control -------------------------------------------------------------------
     def command(self, *args, env=None, check=True, input=None):
@@ -50,6 +54,8 @@ class CofferServer:
     def _env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
         env["COFFER_DATA_DIR"] = self.data_dir
+        if self.database.url:
+            env["COFFER_DATABASE_URL"] = self.database.url
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
         env.update(self.extra_env)
         return env
@@ -93,6 +99,7 @@ class CofferServer:
 
     def close(self):
         self.stop()
+        self.database.close()
         self.tmp.cleanup()
 
     def __enter__(self):

@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 
+import coffer_database
 from coffer_server import COFFER_BIN, CofferServer, recv_all, split_response
 
 
@@ -48,6 +49,7 @@ def test_readyz_names_the_object_store_when_it_fails(server):
     assert r.headers["Retry-After"]
 
 
+@pytest.mark.skipif(coffer_database.KIND != "sqlite", reason="the SQLite file of the embedded default")
 def test_readyz_names_the_database_when_it_fails(server):
     db = os.path.join(server.data_dir, "coffer.db")
     for suffix in ("", "-wal", "-shm"):
@@ -57,6 +59,34 @@ def test_readyz_names_the_database_when_it_fails(server):
     r = server.get("/readyz")
     assert r.status_code == 503, r.text
     assert "database" in r.json()["failed"]
+
+
+@pytest.mark.skipif(coffer_database.KIND != "pg", reason="a PostgreSQL of the test's own")
+def test_readyz_names_the_database_when_postgresql_is_down(make_server):
+    with coffer_database.OwnPostgres() as pg:
+        s = make_server(env={"COFFER_DATABASE_URL": pg.url}).start()
+        assert s.get("/readyz").json()["checks"] == {"database": "ok", "storage": "ok"}
+        pg.halt()
+        r = s.get("/readyz")
+        assert r.status_code == 503, r.text
+        assert r.json()["failed"] == "database"
+        assert r.json()["checks"]["storage"] == "ok"
+        assert r.headers["Retry-After"]
+        assert "postgresql://" not in r.text
+        # Back without a restart of Coffer: stale connections are replaced.
+        pg.resume()
+        deadline = time.time() + 20
+        while s.get("/readyz").status_code != 200:
+            assert time.time() < deadline, s.get("/readyz").text
+            time.sleep(0.1)
+
+
+@pytest.mark.skipif(coffer_database.KIND != "pg", reason="a PostgreSQL schema")
+def test_readyz_names_the_database_when_its_schema_is_gone(server):
+    server.database.drop()
+    r = server.get("/readyz")
+    assert r.status_code == 503, r.text
+    assert r.json()["failed"] == "database"
 
 
 def test_unknown_route_is_404_json(server):
@@ -294,10 +324,20 @@ def test_config_file_and_environment_precedence(make_server):
 def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
     env["COFFER_DATA_DIR"] = str(tmp_path / "var")
-    for _ in range(2):
-        r = subprocess.run([COFFER_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-    assert (tmp_path / "var" / "coffer.db").exists()
+    database = coffer_database.server_database(env["COFFER_DATA_DIR"], {})
+    if database.url:
+        env["COFFER_DATABASE_URL"] = database.url
+    try:
+        for _ in range(2):
+            r = subprocess.run([COFFER_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        if database.kind == "sqlite":
+            assert (tmp_path / "var" / "coffer.db").exists()
+        versions = [v for (v,) in database.query("SELECT version FROM schema_migrations")]
+        assert versions and len(set(versions)) == len(versions)
+        assert database.query("SELECT count(*) FROM files") == [(0,)]
+    finally:
+        database.close()
 
 
 def test_embedded_default_serves_on_8080_under_var(tmp_path):

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""Listing and file lookups with 1,000,000 files in one tenant, on PostgreSQL, beside 1,000 files.
+
+For each size it starts a throw-away PostgreSQL (scripts/pg-test-server.sh, a free port), a fresh
+schema and a Coffer node on it (local object store), makes a tenant, uploads a few files through
+the API and seeds the rest straight into the `files` table with one INSERT ... SELECT over
+generate_series (the metadata only: listing and GET /api/v1/files/{id} never touch the objects).
+Then wrk (one connection, so the figures are latencies, not queueing) measures:
+
+  list_start   GET /api/v1/files/?limit=100                      the first page
+  list_middle  GET /api/v1/files/?limit=100&cursor=<at N/2>      a page in the middle
+  list_end     GET /api/v1/files/?limit=100&cursor=<at N-100>    the last page
+  get_file     GET /api/v1/files/{id}                            random ids of the tenant
+
+The cursors are the API's own: a walk through the whole listing (pages of 1000) collects them.
+Prints a table and writes JSON to bench/results/.
+
+Usage: bench/list_1m.py [--build build] [--files 1000000] [--baseline 1000] [--duration 5]
+Needs: wrk, PostgreSQL 15 (Debian), a release build of coffer.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_SCRIPT = os.path.join(ROOT, "scripts", "pg-test-server.sh")
+SECRET = "coffer-bench-secret-0123456789abcdef0123"
+API = "/api/v1"
+
+WRK_SCRIPT = r"""
+-- Sends the bearer token; rotates through the request paths in BENCH_PATHS, one per line.
+local token = os.getenv("BENCH_TOKEN")
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer " .. token})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "errors": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean))
+end
+"""
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+class Postgres:
+    def __init__(self):
+        self.port = None
+        self.url = None
+
+    def __enter__(self):
+        out = subprocess.run([PG_SCRIPT, "start"], env=dict(os.environ, PG_PORT="0"), check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.url = out
+        self.port = urllib.parse.urlsplit(out).port
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([PG_SCRIPT, "stop"], env=dict(os.environ, PG_PORT=str(self.port)), check=False)
+
+    def psql(self, sql, url=None):
+        r = subprocess.run(["psql", url or self.url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           check=True, capture_output=True, text=True)
+        return r.stdout.strip()
+
+
+class Node:
+    """One coffer serve on a schema of its own."""
+
+    def __init__(self, build, db_url):
+        self.tmp = tempfile.mkdtemp(prefix="coffer-bench-")
+        self.bin = os.path.join(build, "coffer")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
+        self.env.update(COFFER_DATA_DIR=os.path.join(self.tmp, "var"), COFFER_DATABASE_URL=db_url,
+                        COFFER_JWT_SECRET=SECRET, COFFER_LISTEN="127.0.0.1:0", COFFER_ACCESS_LOG="false",
+                        COFFER_GC_INTERVAL="1h")
+        self.proc = None
+        self.port = None
+
+    def cli(self, *args):
+        return subprocess.run([self.bin, *args], env=self.env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "server.log"), "wb")
+        self.proc = subprocess.Popen([self.bin, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with open(os.path.join(self.tmp, "server.log")) as f:
+                m = re.search(r"listening on http://[^:]+:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("coffer did not start")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(30)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def seed(pg, schema_url, tenant_id, owner_id, count):
+    """`count` file rows of the tenant: 1000 to a folder, random-looking ids, bytewise-ordered paths."""
+    started = time.time()
+    pg.psql(f"""
+        INSERT INTO files (id, tenant_id, path, size, content_type, sha256, object_key, version,
+                           owner_id, created_at, updated_at)
+        SELECT substr(md5('id' || g), 1, 26), '{tenant_id}',
+               'seed/' || lpad((g / 1000)::text, 4, '0') || '/file-' || lpad(g::text, 7, '0') || '.bin',
+               1000 + g % 9000, 'application/octet-stream', md5('a' || g) || md5('b' || g),
+               '{tenant_id}/seed/' || g, 1, '{owner_id}', extract(epoch from now())::bigint,
+               extract(epoch from now())::bigint
+        FROM generate_series(0, {count - 1}) AS g;
+        UPDATE tenants SET used_files = used_files + {count},
+               used_bytes = used_bytes + (SELECT coalesce(sum(1000 + g % 9000), 0)
+                                          FROM generate_series(0, {count - 1}) AS g)
+        WHERE id = '{tenant_id}';
+        VACUUM ANALYZE files;
+    """, url=schema_url)
+    return time.time() - started
+
+
+def walk(node, token, total):
+    """Cursors before the first page, the middle one and the last one, by walking the listing."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    middle_at, end_at = total // 2, max(total - 100, 0)
+    seen, cursor, cursors = 0, None, {"list_start": None}
+    started = time.time()
+    while True:
+        want = 1000
+        for target in (middle_at, end_at):  # stop exactly at the positions wanted
+            if seen < target:
+                want = min(want, target - seen)
+        params = {"limit": want}
+        if cursor:
+            params["cursor"] = cursor
+        r = session.get(f"{node.url}{API}/files/", params=params, timeout=60)
+        r.raise_for_status()
+        page = r.json()
+        seen += len(page["items"])
+        cursor = page["next_cursor"]
+        if seen == middle_at and "list_middle" not in cursors:
+            cursors["list_middle"] = cursor
+        if seen == end_at and "list_end" not in cursors:
+            cursors["list_end"] = cursor
+        if not cursor:
+            break
+    assert seen == total, (seen, total)
+    return cursors, time.time() - started
+
+
+def run_wrk(url_base, token, paths, duration, tmp):
+    paths_file = os.path.join(tmp, "paths.txt")
+    with open(paths_file, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    script = os.path.join(tmp, "bench.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    env = dict(os.environ, BENCH_TOKEN=token, BENCH_PATHS=paths_file)
+    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{duration}s", "--timeout", "10s", "-s", script, url_base],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    m = re.search(r"^BENCH (\{.*\})$", out, re.M)
+    if not m:
+        raise RuntimeError("wrk said:\n" + out)
+    result = json.loads(m.group(1))
+    if result["errors"]:
+        raise RuntimeError(f"wrk saw {result['errors']} errors:\n{out}")
+    return result
+
+
+def measure(pg, build, count, duration, through_api=100):
+    schema = f"bench_{count}"
+    pg.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    schema_url = pg.url + "?options=" + urllib.parse.quote(f"-c search_path={schema}", safe="")
+    node = Node(build, schema_url)
+    try:
+        node.cli("migrate")
+        created = node.cli("tenant", "create", "bench", "--admin", "admin")
+        tenant_id = created.split("(")[1].split(")")[0]
+        token = node.cli("token", "--tenant", "bench", "--user", "admin", "--ttl", "4h")
+        owner_id = pg.psql("SELECT id FROM users WHERE username = 'admin'", url=schema_url)
+        node.start()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        through_api = min(through_api, count)
+        for i in range(through_api):  # real files, with objects, among the seeded ones
+            r = session.post(f"{node.url}{API}/files/?path=api/{i:04d}.txt", data=f"file {i}".encode(),
+                             headers={"Content-Type": "text/plain"}, timeout=60)
+            r.raise_for_status()
+        seed_seconds = seed(pg, schema_url, tenant_id, owner_id, count - through_api)
+        log(f"{count} files: seeded {count - through_api} rows in {seed_seconds:.1f}s")
+        cursors, walk_seconds = walk(node, token, count)
+        log(f"{count} files: walked the whole listing in {walk_seconds:.1f}s")
+        ids = pg.psql("SELECT id FROM files ORDER BY random() LIMIT 1000", url=schema_url).split()
+        scenarios = {
+            name: [f"{API}/files/?limit=100" + (f"&cursor={urllib.parse.quote(c)}" if c else "")]
+            for name, c in cursors.items()
+        }
+        scenarios["get_file"] = [f"{API}/files/{i}" for i in ids]
+        results = {"files": count, "seed_seconds": round(seed_seconds, 1), "walk_seconds": round(walk_seconds, 1)}
+        for name in ("list_start", "list_middle", "list_end", "get_file"):
+            paths = scenarios[name]
+            check = session.get(node.url + paths[0], timeout=60)
+            check.raise_for_status()
+            if name.startswith("list"):
+                assert len(check.json()["items"]) == 100, (name, len(check.json()["items"]))
+            run_wrk(node.url, token, paths, 1, node.tmp)  # warm-up
+            results[name] = run_wrk(node.url, token, paths, duration, node.tmp)
+            log(f"{count} files: {name}: p50 {results[name]['p50_us'] / 1000:.2f} ms, "
+                f"p99 {results[name]['p99_us'] / 1000:.2f} ms ({results[name]['requests']} requests)")
+        return results
+    finally:
+        node.stop()
+        pg.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def table(runs):
+    """Latencies in ms, one column pair per file count."""
+    lines = ["| figure | " + " | ".join(f"{r['files']:,} files: p50 / p99 (ms)" for r in runs) + " |",
+             "| --- |" + " --- |" * len(runs)]
+    for name in ("list_start", "list_middle", "list_end", "get_file"):
+        cells = [f"{r[name]['p50_us'] / 1000:.2f} / {r[name]['p99_us'] / 1000:.2f}" for r in runs]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--files", type=int, default=1_000_000)
+    parser.add_argument("--baseline", type=int, default=1_000)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per figure")
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    args = parser.parse_args()
+    for tool in ("wrk", "psql"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: scripts/install-deps.sh bench")
+
+    with Postgres() as pg:
+        runs = [measure(pg, args.build, n, args.duration) for n in (args.baseline, args.files)]
+
+    print(table(runs))
+    os.makedirs(args.out, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = os.path.join(args.out, f"list_1m-{stamp}.json")
+    with open(path, "w") as f:
+        json.dump({"benchmark": "list_1m", "at": stamp, "duration_s": args.duration, "connections": 1,
+                   "runs": runs}, f, indent=2)
+    print(f"\nwritten: {path}")
+
+
+if __name__ == "__main__":
+    main()
