@@ -62,6 +62,7 @@ class CofferServer:
 
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
+        logged_before = self.log.tell()  # a restart appends: only what this start logs counts
         env = self._env()
         if "COFFER_LISTEN" not in self.extra_env and self.port:
             env["COFFER_LISTEN"] = f"127.0.0.1:{self.port}"  # a restart keeps its port
@@ -71,15 +72,17 @@ class CofferServer:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"coffer exited with {self.proc.returncode}:\n{self.read_log()}")
-            m = re.search(r"listening on http://[^:]+:(\d+)", self.read_log())
+            m = re.search(r"listening on http://[^:]+:(\d+)", self.read_log(since=logged_before))
             if m:
                 self.port = int(m.group(1))
                 return self
             time.sleep(0.02)
         raise RuntimeError("coffer did not start:\n" + self.read_log())
 
-    def read_log(self):
+    def read_log(self, since=0):
+        """The server's log from byte offset `since` on."""
         with open(self.log_path, "rb") as f:
+            f.seek(since)
             return f.read().decode("utf-8", "replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):

@@ -136,7 +136,7 @@ def test_requests_reach_both_nodes(site, client):
     marks = [f"spread-{i}" for i in range(40)]
     for m in marks:
         assert client.request("GET", f"{API}/me", headers={"X-Request-Id": m}).status_code == 200
-    served = [sum(m in node.read_log() for m in marks) for node in cluster.nodes]
+    served = [sum(f"rid={m} " in node.read_log() for m in marks) for node in cluster.nodes]
     assert sum(served) == len(marks) and all(served), served
 
 
@@ -160,7 +160,7 @@ def test_a_node_stopped_with_sigterm_is_routed_around(site, client):
     while True:
         m = f"back-{next(marks)}"
         assert client.request("GET", f"{API}/me", headers={"X-Request-Id": m}).status_code == 200
-        if m in stopped.read_log():
+        if f"rid={m} " in stopped.read_log():
             break
         assert time.time() < deadline, "the restarted node gets no requests"
         time.sleep(0.2)
