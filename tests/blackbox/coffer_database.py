@@ -67,6 +67,13 @@ class SqliteDatabase:
         finally:
             db.close()
 
+    def make_unusable(self):
+        """The database file is gone and cannot be made again (a directory stands in its way)."""
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.path + suffix):
+                os.remove(self.path + suffix)
+        os.mkdir(self.path)
+
     def close(self):
         pass
 
@@ -114,6 +121,10 @@ class PgSchema:
             pass
         finally:
             conn.close()
+
+    def make_unusable(self):
+        """The server's tables are gone (the schema is dropped under it)."""
+        self.drop()
 
     def close(self):
         self.drop()

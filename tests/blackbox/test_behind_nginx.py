@@ -13,9 +13,8 @@ import requests
 
 from cluster_support import Cluster
 from files_support import API, file_part, multipart, path_part, sha256
-from nginx_support import NGINX, Nginx
+from nginx_support import Nginx
 
-pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason="nginx is not installed")
 
 PASSWORD = "behind-nginx password"
 MiB = 1024 * 1024
