@@ -246,6 +246,67 @@ def test_concurrent_uploads_and_overwrites_through_both_nodes_keep_the_file_quot
     assert t.assert_usage_exact()[1] == 7
 
 
+def test_concurrent_deletes_through_both_nodes_exactly_one_wins(cluster, tenant):
+    editor = tenant.user("editor")
+    for round_ in range(3):
+        f = upload(cluster.nodes[round_ % 2], editor, f"del/{round_}.bin", os.urandom(5000)).json()
+        n = 12
+        results = run_parallel(n, lambda i: call(cluster.nodes[i % 2], editor, "DELETE", f"{API}/files/{f['id']}"))
+        assert sorted(r.status_code for r in results) == [204] + [404] * (n - 1), [r.text for r in results]
+        for node in cluster.nodes:
+            assert_error(download(node, editor, f["id"]), 404, "not_found")
+    assert tenant.assert_usage_exact() == (0, 0)
+    # Each deleted object was queued once and removed (COFFER_GC_GRACE=0s): nothing leaks.
+    wait_for(lambda: tenant_keys(cluster, tenant) == set(), 20, "deleted objects are removed")
+
+
+def test_concurrent_creates_of_one_path_through_both_nodes_make_one_file(cluster, tenant):
+    editor = tenant.user("editor")
+    n = 12
+    bodies = [os.urandom(1000 + i) for i in range(n)]
+    results = run_parallel(n, lambda i: upload(cluster.nodes[i % 2], editor, "once/only.bin", bodies[i]))
+    statuses = Counter(r.status_code for r in results)
+    assert statuses == {201: 1, 409: n - 1}, statuses
+    winner = next(i for i, r in enumerate(results) if r.status_code == 201)
+    for node in cluster.nodes:
+        f = call(node, editor, "GET", f"{API}/files/?prefix=once/").json()["items"]
+        assert [(x["path"], x["version"]) for x in f] == [("once/only.bin", 1)]
+        assert download(node, editor, f[0]["id"]).content == bodies[winner]
+    assert tenant.assert_usage_exact() == (len(bodies[winner]), 1)
+    # The losers' objects go with their intents: only the winner's stays.
+    wait_for(lambda: tenant_keys(cluster, tenant) == file_keys(cluster, tenant), 20,
+             "the refused creates' objects are removed")
+
+
+def test_the_last_admin_rule_holds_across_nodes(cluster, tenant):
+    """Two admins demote, disable or delete each other at once through different nodes: never
+    both. The loser's request is 409 (the rule), or 403/401 when the winner's change reached the
+    database before the loser's request was authenticated (or 404 when the loser, who would have
+    inherited the deleted admin's files, was deleted first); the tenant keeps one enabled admin."""
+    a, b = cluster.nodes
+    first, second = tenant.admin, tenant.user("admin")
+    ok = {"PATCH": 200, "DELETE": 204}
+    for method, body, late in [("PATCH", {"role": "editor"}, {403}), ("PATCH", {"disabled": True}, {401}),
+                               ("DELETE", None, {401, 404})]:
+        def change(i):
+            actor, target = (first, second) if i == 0 else (second, first)
+            return call((a, b)[i], actor, method, f"{API}/users/{target.id}", json=body)
+
+        for _ in range(3):
+            results = run_parallel(2, change)
+            statuses = [r.status_code for r in results]
+            assert sorted(statuses) in [[ok[method], code] for code in {409} | late], [r.text for r in results]
+            survivor, loser = (first, second) if statuses[0] == ok[method] else (second, first)
+            for node in (a, b):
+                users = call(node, survivor, "GET", f"{API}/users?limit=1000").json()["items"]
+                assert [u["id"] for u in users if u["role"] == "admin" and not u["disabled"]] == [survivor.id]
+            if method == "DELETE":
+                break  # the loser is gone
+            r = call(b, survivor, "PATCH", f"{API}/users/{loser.id}", json={"role": "admin", "disabled": False})
+            assert r.status_code == 200, r.text
+            first, second = survivor, loser
+
+
 # -- both collectors ------------------------------------------------------------------------------
 
 def test_both_collectors_running_never_delete_a_live_object(cluster, tenant):
