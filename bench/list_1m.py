@@ -1,22 +1,25 @@
 #!/usr/bin/python3
-"""Listing and file lookups with 1,000,000 files in one tenant, on PostgreSQL, beside 1,000 files.
+"""Listing and file lookups with 1,000,000 files in one tenant, on PostgreSQL and on SQLite, beside
+the same figures at 1,000 files (issue 7).
 
-For each size it starts a throw-away PostgreSQL (scripts/pg-test-server.sh, a free port), a fresh
-schema and a Coffer node on it (local object store), makes a tenant, uploads a few files through
-the API and seeds the rest straight into the `files` table with one INSERT ... SELECT over
-generate_series (the metadata only: listing and GET /api/v1/files/{id} never touch the objects).
-Then wrk (one connection, so the figures are latencies, not queueing) measures:
+For each database and size it starts a Coffer node (local object store) on a fresh database -- a
+schema of a throw-away PostgreSQL (scripts/pg-test-server.sh, a free port), or the node's own
+SQLite file --, makes a tenant, uploads 100 files through the API and seeds the rest straight into
+the `files` table with one INSERT ... SELECT (the metadata only: listing and GET
+/api/v1/files/{id} never touch the objects). Then wrk (one connection, so the figures are
+latencies, not queueing) measures:
 
   list_start   GET /api/v1/files/?limit=100                      the first page
   list_middle  GET /api/v1/files/?limit=100&cursor=<at N/2>      a page in the middle
   list_end     GET /api/v1/files/?limit=100&cursor=<at N-100>    the last page
-  get_file     GET /api/v1/files/{id}                            random ids of the tenant
+  get_file     GET /api/v1/files/{id}                            1000 random ids of the tenant
 
 The cursors are the API's own: a walk through the whole listing (pages of 1000) collects them.
-Prints a table and writes JSON to bench/results/.
+Prints a table (milliseconds) and writes JSON (--json PATH; default bench/results/).
 
-Usage: bench/list_1m.py [--build build] [--files 1000000] [--baseline 1000] [--duration 5]
-Needs: wrk, PostgreSQL 15 (Debian), a release build of coffer.
+Usage: bench/list_1m.py [--build build] [--databases pg,sqlite] [--files 1000000]
+                        [--baseline 1000] [--duration 5] [--json PATH]
+Needs: wrk, PostgreSQL 15 (Debian), a release build of coffer (scripts/install-deps.sh bench).
 """
 import argparse
 import datetime
@@ -24,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -80,20 +84,24 @@ class Postgres:
 
     def psql(self, sql, url=None):
         r = subprocess.run(["psql", url or self.url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                           check=True, capture_output=True, text=True)
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr.strip()}\n{sql}")
         return r.stdout.strip()
 
 
 class Node:
-    """One coffer serve on a schema of its own."""
+    """One coffer serve on its own database: `db_url`, or SQLite in its data directory."""
 
-    def __init__(self, build, db_url):
+    def __init__(self, build, db_url=None):
         self.tmp = tempfile.mkdtemp(prefix="coffer-bench-")
         self.bin = os.path.join(build, "coffer")
+        self.data_dir = os.path.join(self.tmp, "var")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
-        self.env.update(COFFER_DATA_DIR=os.path.join(self.tmp, "var"), COFFER_DATABASE_URL=db_url,
-                        COFFER_JWT_SECRET=SECRET, COFFER_LISTEN="127.0.0.1:0", COFFER_ACCESS_LOG="false",
-                        COFFER_GC_INTERVAL="1h")
+        self.env.update(COFFER_DATA_DIR=self.data_dir, COFFER_JWT_SECRET=SECRET, COFFER_LISTEN="127.0.0.1:0",
+                        COFFER_ACCESS_LOG="false", COFFER_GC_INTERVAL="1h")
+        if db_url:
+            self.env["COFFER_DATABASE_URL"] = db_url
         self.proc = None
         self.port = None
 
@@ -127,25 +135,100 @@ class Node:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def seed(pg, schema_url, tenant_id, owner_id, count):
-    """`count` file rows of the tenant: 1000 to a folder, random-looking ids, bytewise-ordered paths."""
-    started = time.time()
-    pg.psql(f"""
-        INSERT INTO files (id, tenant_id, path, size, content_type, sha256, object_key, version,
-                           owner_id, created_at, updated_at)
-        SELECT substr(md5('id' || g), 1, 26), '{tenant_id}',
-               'seed/' || lpad((g / 1000)::text, 4, '0') || '/file-' || lpad(g::text, 7, '0') || '.bin',
-               1000 + g % 9000, 'application/octet-stream', md5('a' || g) || md5('b' || g),
-               '{tenant_id}/seed/' || g, 1, '{owner_id}', extract(epoch from now())::bigint,
-               extract(epoch from now())::bigint
-        FROM generate_series(0, {count - 1}) AS g;
-        UPDATE tenants SET used_files = used_files + {count},
-               used_bytes = used_bytes + (SELECT coalesce(sum(1000 + g % 9000), 0)
-                                          FROM generate_series(0, {count - 1}) AS g)
-        WHERE id = '{tenant_id}';
-        VACUUM ANALYZE files;
-    """, url=schema_url)
-    return time.time() - started
+def seeded_bytes(count):
+    return sum(1000 + g % 9000 for g in range(count))
+
+
+class PgDatabase:
+    """A schema of the throw-away PostgreSQL per measurement."""
+    name = "postgresql"
+
+    def __init__(self, pg):
+        self.pg = pg
+        self.schema_url = None
+        self.schema = None
+
+    def node(self, build, count):
+        self.schema = f"bench_{count}"
+        self.pg.psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE; CREATE SCHEMA {self.schema}")
+        self.schema_url = self.pg.url + "?options=" + urllib.parse.quote(f"-c search_path={self.schema}", safe="")
+        return Node(build, self.schema_url)
+
+    def query(self, sql):
+        return self.pg.psql(sql, url=self.schema_url)
+
+    def seed(self, tenant_id, owner_id, count):
+        """`count` file rows: 1000 to a folder, id-shaped random ids, bytewise-ordered paths."""
+        self.pg.psql(f"""
+            INSERT INTO files (id, tenant_id, path, size, content_type, sha256, object_key, version,
+                               owner_id, created_at, updated_at)
+            SELECT translate(substr(md5('id' || g), 1, 26), '0189', 'wxyz'), '{tenant_id}',
+                   'seed/' || lpad((g / 1000)::text, 4, '0') || '/file-' || lpad(g::text, 7, '0') || '.bin',
+                   1000 + g % 9000, 'application/octet-stream', md5('a' || g) || md5('b' || g),
+                   '{tenant_id}/seed/' || g, 1, '{owner_id}', extract(epoch from now())::bigint,
+                   extract(epoch from now())::bigint
+            FROM generate_series(0, {count - 1}) AS g;
+            UPDATE tenants SET used_files = used_files + {count}, used_bytes = used_bytes + {seeded_bytes(count)}
+            WHERE id = '{tenant_id}';
+        """, url=self.schema_url)
+        self.pg.psql("VACUUM ANALYZE files", url=self.schema_url)  # not in the transaction of -c
+
+    def random_ids(self, n):
+        return self.query(f"SELECT id FROM files ORDER BY random() LIMIT {n}").split()
+
+    def drop(self):
+        self.pg.psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+
+class SqliteDatabase:
+    """The node's own SQLite file (the embedded default), written beside the running node."""
+    name = "sqlite"
+
+    def __init__(self):
+        self.path = None
+
+    def node(self, build, count):
+        n = Node(build)
+        self.path = os.path.join(n.data_dir, "coffer.db")
+        return n
+
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=60)
+        db.execute("PRAGMA busy_timeout = 60000")
+        return db
+
+    def query(self, sql):
+        db = self._connect()
+        try:
+            return "\n".join("|".join(str(v) for v in row) for row in db.execute(sql).fetchall())
+        finally:
+            db.close()
+
+    def seed(self, tenant_id, owner_id, count):
+        db = self._connect()
+        try:
+            with db:
+                db.execute(f"""
+                    WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < {count - 1})
+                    INSERT INTO files (id, tenant_id, path, size, content_type, sha256, object_key, version,
+                                       owner_id, created_at, updated_at)
+                    SELECT replace(replace(replace(replace(lower(hex(randomblob(13))), '0', 'w'), '1', 'x'),
+                                           '8', 'y'), '9', 'z'),
+                           '{tenant_id}', printf('seed/%04d/file-%07d.bin', x / 1000, x), 1000 + x % 9000,
+                           'application/octet-stream', lower(hex(randomblob(32))), '{tenant_id}/seed/' || x,
+                           1, '{owner_id}', unixepoch(), unixepoch()
+                    FROM g""")
+                db.execute(f"UPDATE tenants SET used_files = used_files + {count}, "
+                           f"used_bytes = used_bytes + {seeded_bytes(count)} WHERE id = '{tenant_id}'")
+            db.execute("ANALYZE")
+        finally:
+            db.close()
+
+    def random_ids(self, n):
+        return self.query(f"SELECT id FROM files ORDER BY random() LIMIT {n}").split()
+
+    def drop(self):
+        pass  # the node's directory goes with it
 
 
 def walk(node, token, total):
@@ -197,17 +280,14 @@ def run_wrk(url_base, token, paths, duration, tmp):
     return result
 
 
-def measure(pg, build, count, duration, through_api=100):
-    schema = f"bench_{count}"
-    pg.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-    schema_url = pg.url + "?options=" + urllib.parse.quote(f"-c search_path={schema}", safe="")
-    node = Node(build, schema_url)
+def measure(database, build, count, duration, through_api=100):
+    node = database.node(build, count)
     try:
         node.cli("migrate")
         created = node.cli("tenant", "create", "bench", "--admin", "admin")
         tenant_id = created.split("(")[1].split(")")[0]
         token = node.cli("token", "--tenant", "bench", "--user", "admin", "--ttl", "4h")
-        owner_id = pg.psql("SELECT id FROM users WHERE username = 'admin'", url=schema_url)
+        owner_id = database.query("SELECT id FROM users WHERE username = 'admin'")
         node.start()
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
@@ -216,17 +296,21 @@ def measure(pg, build, count, duration, through_api=100):
             r = session.post(f"{node.url}{API}/files/?path=api/{i:04d}.txt", data=f"file {i}".encode(),
                              headers={"Content-Type": "text/plain"}, timeout=60)
             r.raise_for_status()
-        seed_seconds = seed(pg, schema_url, tenant_id, owner_id, count - through_api)
-        log(f"{count} files: seeded {count - through_api} rows in {seed_seconds:.1f}s")
+        label = f"{database.name}, {count} files"
+        started = time.time()
+        database.seed(tenant_id, owner_id, count - through_api)
+        seed_seconds = time.time() - started
+        log(f"{label}: seeded {count - through_api} rows in {seed_seconds:.1f}s")
         cursors, walk_seconds = walk(node, token, count)
-        log(f"{count} files: walked the whole listing in {walk_seconds:.1f}s")
-        ids = pg.psql("SELECT id FROM files ORDER BY random() LIMIT 1000", url=schema_url).split()
+        log(f"{label}: walked the whole listing in {walk_seconds:.1f}s")
+        ids = database.random_ids(1000)
         scenarios = {
             name: [f"{API}/files/?limit=100" + (f"&cursor={urllib.parse.quote(c)}" if c else "")]
             for name, c in cursors.items()
         }
         scenarios["get_file"] = [f"{API}/files/{i}" for i in ids]
-        results = {"files": count, "seed_seconds": round(seed_seconds, 1), "walk_seconds": round(walk_seconds, 1)}
+        results = {"database": database.name, "files": count, "seed_seconds": round(seed_seconds, 1),
+                   "walk_seconds": round(walk_seconds, 1)}
         for name in ("list_start", "list_middle", "list_end", "get_file"):
             paths = scenarios[name]
             check = session.get(node.url + paths[0], timeout=60)
@@ -235,17 +319,17 @@ def measure(pg, build, count, duration, through_api=100):
                 assert len(check.json()["items"]) == 100, (name, len(check.json()["items"]))
             run_wrk(node.url, token, paths, 1, node.tmp)  # warm-up
             results[name] = run_wrk(node.url, token, paths, duration, node.tmp)
-            log(f"{count} files: {name}: p50 {results[name]['p50_us'] / 1000:.2f} ms, "
+            log(f"{label}: {name}: p50 {results[name]['p50_us'] / 1000:.2f} ms, "
                 f"p99 {results[name]['p99_us'] / 1000:.2f} ms ({results[name]['requests']} requests)")
         return results
     finally:
         node.stop()
-        pg.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        database.drop()
 
 
 def table(runs):
     """Latencies in ms, one column pair per file count."""
-    lines = ["| figure | " + " | ".join(f"{r['files']:,} files: p50 / p99 (ms)" for r in runs) + " |",
+    lines = ["| figure | " + " | ".join(f"{r['database']}, {r['files']:,} files: p50 / p99 (ms)" for r in runs) + " |",
              "| --- |" + " --- |" * len(runs)]
     for name in ("list_start", "list_middle", "list_end", "get_file"):
         cells = [f"{r[name]['p50_us'] / 1000:.2f} / {r[name]['p99_us'] / 1000:.2f}" for r in runs]
@@ -256,22 +340,36 @@ def table(runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--databases", default="pg,sqlite", help="comma-separated: pg, sqlite")
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--baseline", type=int, default=1_000)
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per figure")
-    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    parser.add_argument("--json", dest="json_path", help="where to write the results (JSON); "
+                        "default bench/results/list_1m-<UTC time>.json")
     args = parser.parse_args()
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if not databases or set(databases) - {"pg", "sqlite"}:
+        parser.error("--databases takes pg and/or sqlite")
+    if min(args.files, args.baseline) < 200:
+        parser.error("--files and --baseline must be at least 200 (a page of 100 at the middle and the end)")
     for tool in ("wrk", "psql"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: scripts/install-deps.sh bench")
+    if not os.access(os.path.join(args.build, "coffer"), os.X_OK):
+        sys.exit(f"no coffer binary in {args.build}: make build")
 
-    with Postgres() as pg:
-        runs = [measure(pg, args.build, n, args.duration) for n in (args.baseline, args.files)]
+    runs = []
+    sizes = (args.baseline, args.files)
+    if "pg" in databases:
+        with Postgres() as pg:
+            runs += [measure(PgDatabase(pg), args.build, n, args.duration) for n in sizes]
+    if "sqlite" in databases:
+        runs += [measure(SqliteDatabase(), args.build, n, args.duration) for n in sizes]
 
     print(table(runs))
-    os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = os.path.join(args.out, f"list_1m-{stamp}.json")
+    path = args.json_path or os.path.join(ROOT, "bench", "results", f"list_1m-{stamp}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"benchmark": "list_1m", "at": stamp, "duration_s": args.duration, "connections": 1,
                    "runs": runs}, f, indent=2)

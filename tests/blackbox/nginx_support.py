@@ -1,10 +1,11 @@
-"""nginx in front of Coffer nodes, as docs/deployment.md configures it: one upstream with keep-alive
-connections, request and response bodies streamed (no buffering), no body size limit.
+"""nginx in front of Coffer nodes with the configuration of docs/deployment.md, read from the guide
+itself (its one ```nginx block), so that what the guide prints is what the tests try.
 
 The configuration needs no privilege: everything nginx writes (pid, logs, temporary directories)
 is under its own prefix directory in /tmp, and it listens on a free port of 127.0.0.1. Run as root,
 nginx's workers run as its default unprivileged user, which may enter the prefix (mode 0755)."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,8 +15,10 @@ import time
 from coffer_server import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+GUIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "deployment.md")
 
-CONFIG = """\
+# What the guide leaves to the machine (pid, logs, temporary directories), kept under the prefix.
+MAIN = """\
 worker_processes 2;
 pid {prefix}/nginx.pid;
 lock_file {prefix}/nginx.lock;
@@ -33,37 +36,33 @@ http {{
   uwsgi_temp_path {prefix}/uwsgi;
   scgi_temp_path {prefix}/scgi;
 
-  upstream coffer {{
-{servers}
-    keepalive 32;
-  }}
-
-  server {{
-    listen 127.0.0.1:{port};
-
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_connect_timeout 5s;
-    proxy_send_timeout 300s;
-    proxy_read_timeout 300s;
-    proxy_next_upstream error timeout http_502 http_503;
-    proxy_next_upstream_tries 2;
-
-    location / {{
-      proxy_pass http://coffer;
-    }}
-    location = /metrics {{
-      return 404;
-    }}
-  }}
+{site}
 }}
 """
+
+
+def guide_site():
+    """The `upstream` and `server` blocks of docs/deployment.md, exactly as the guide prints them."""
+    with open(GUIDE) as f:
+        blocks = re.findall(r"^```nginx\n(.*?)^```", f.read(), re.S | re.M)
+    assert len(blocks) == 1, f"{GUIDE}: expected one nginx block, found {len(blocks)}"
+    return blocks[0]
+
+
+def site_for(upstreams, port):
+    """The guide's site with its upstream servers replaced by `upstreams` ("host:port", each with
+    the parameters the guide gives its servers), listening on 127.0.0.1:`port` in plain HTTP
+    instead of 443 with TLS (the certificate is the one thing not tried)."""
+    site = guide_site()
+    servers = re.findall(r"^(\s*)server \S+:\d+( [^;]*)?;.*$", site, re.M)
+    assert servers, "the guide's upstream names no server"
+    indent, params = servers[0]
+    lines = "\n".join(f"{indent}server {u}{params};" for u in upstreams)
+    site = re.sub(r"^\s*server \S+:\d+( [^;]*)?;.*\n", "", site, flags=re.M)
+    site = re.sub(r"^(upstream coffer \{\n)", lambda m: m.group(1) + lines + "\n", site, count=1, flags=re.M)
+    site, listens = re.subn(r"^(\s*)listen 443 ssl[^;]*;", rf"\g<1>listen 127.0.0.1:{port};", site, flags=re.M)
+    assert listens == 1, "the guide's server block should listen on 443 with TLS"
+    return site
 
 
 class Nginx:
@@ -73,10 +72,9 @@ class Nginx:
         self.prefix = tempfile.mkdtemp(prefix="coffer-nginx-", dir="/tmp")
         os.chmod(self.prefix, 0o755)
         self.port = port or free_port()
-        servers = "\n".join(f"    server {u} max_fails=1 fail_timeout=2s;" for u in upstreams)
         self.config_path = os.path.join(self.prefix, "nginx.conf")
         with open(self.config_path, "w") as f:
-            f.write(CONFIG.format(prefix=self.prefix, servers=servers, port=self.port))
+            f.write(MAIN.format(prefix=self.prefix, site=site_for(upstreams, self.port)))
         self.proc = None
 
     @property
