@@ -5,11 +5,11 @@ runs them: the pg_server fixture's PostgreSQL (COFFER_TEST_PG_URL) and the s3_rg
 Every node has its own port and data directory, and the same COFFER_JWT_SECRET, so a token issued
 by one is good on all. boto3 looks at the bucket behind Coffer's back."""
 import os
-import threading
 import uuid
 
 from coffer_database import PgSchema
 from coffer_server import CofferServer
+from files_support import run_parallel
 
 SECRET = "coffer-blackbox-cluster-secret-0123456789abcdef"
 
@@ -53,21 +53,7 @@ class Cluster:
 
     def start(self):
         """Starts every node at once: their migrations race for the advisory lock."""
-        errors = []
-
-        def start(node):
-            try:
-                node.start()
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=start, args=(n,)) for n in self.nodes]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        if errors:
-            raise errors[0]
+        run_parallel(len(self.nodes), lambda i: self.nodes[i].start())
         return self
 
     def close(self):

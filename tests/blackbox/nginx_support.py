@@ -49,10 +49,11 @@ def guide_site():
     return blocks[0]
 
 
-def site_for(upstreams, port):
+def site_for(upstreams, port, access_log):
     """The guide's site with its upstream servers replaced by `upstreams` ("host:port", each with
     the parameters the guide gives its servers), listening on 127.0.0.1:`port` in plain HTTP
-    instead of 443 with TLS (the certificate is the one thing not tried)."""
+    instead of 443 with TLS (the certificate is the one thing not tried), and logging to
+    `access_log` in the guide's format."""
     site = guide_site()
     servers = re.findall(r"^(\s*)server \S+:\d+( [^;]*)?;.*$", site, re.M)
     assert servers, "the guide's upstream names no server"
@@ -62,6 +63,8 @@ def site_for(upstreams, port):
     site = re.sub(r"^(upstream coffer \{\n)", lambda m: m.group(1) + lines + "\n", site, count=1, flags=re.M)
     site, listens = re.subn(r"^(\s*)listen 443 ssl[^;]*;", rf"\g<1>listen 127.0.0.1:{port};", site, flags=re.M)
     assert listens == 1, "the guide's server block should listen on 443 with TLS"
+    site, logs = re.subn(r"^(\s*)access_log \S+ coffer;", rf"\g<1>access_log {access_log} coffer;", site, flags=re.M)
+    assert logs == 1, "the guide's server block should log in the coffer format"
     return site
 
 
@@ -74,7 +77,8 @@ class Nginx:
         self.port = port or free_port()
         self.config_path = os.path.join(self.prefix, "nginx.conf")
         with open(self.config_path, "w") as f:
-            f.write(MAIN.format(prefix=self.prefix, site=site_for(upstreams, self.port)))
+            f.write(MAIN.format(prefix=self.prefix,
+                                site=site_for(upstreams, self.port, os.path.join(self.prefix, "coffer.log"))))
         self.proc = None
 
     @property
@@ -100,12 +104,19 @@ class Nginx:
             time.sleep(0.05)
         raise RuntimeError("nginx did not start:\n" + self.error_log())
 
-    def error_log(self):
+    def _read(self, name):
         try:
-            with open(os.path.join(self.prefix, "error.log")) as f:
+            with open(os.path.join(self.prefix, name)) as f:
                 return f.read()
         except OSError:
             return ""
+
+    def access_log(self):
+        """nginx's lines in the guide's `coffer` format."""
+        return self._read("coffer.log")
+
+    def error_log(self):
+        return self._read("error.log")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
