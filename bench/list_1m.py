@@ -30,15 +30,15 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
 import requests
 
+from bench_common import CofferProcess, coffer_bin
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG_SCRIPT = os.path.join(ROOT, "scripts", "pg-test-server.sh")
-SECRET = "coffer-bench-secret-0123456789abcdef0123"
 API = "/api/v1"
 
 WRK_SCRIPT = r"""
@@ -90,51 +90,6 @@ class Postgres:
         return r.stdout.strip()
 
 
-class Node:
-    """One coffer serve on its own database: `db_url`, or SQLite in its data directory."""
-
-    def __init__(self, build, db_url=None):
-        self.tmp = tempfile.mkdtemp(prefix="coffer-bench-")
-        self.bin = os.path.join(build, "coffer")
-        self.data_dir = os.path.join(self.tmp, "var")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
-        self.env.update(COFFER_DATA_DIR=self.data_dir, COFFER_JWT_SECRET=SECRET, COFFER_LISTEN="127.0.0.1:0",
-                        COFFER_ACCESS_LOG="false", COFFER_GC_INTERVAL="1h")
-        if db_url:
-            self.env["COFFER_DATABASE_URL"] = db_url
-        self.proc = None
-        self.port = None
-
-    def cli(self, *args):
-        return subprocess.run([self.bin, *args], env=self.env, check=True, capture_output=True,
-                              text=True).stdout.strip()
-
-    def start(self):
-        self.log = open(os.path.join(self.tmp, "server.log"), "wb")
-        self.proc = subprocess.Popen([self.bin, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with open(os.path.join(self.tmp, "server.log")) as f:
-                m = re.search(r"listening on http://[^:]+:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("coffer did not start")
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(30)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 def seeded_bytes(count):
     return sum(1000 + g % 9000 for g in range(count))
 
@@ -148,11 +103,14 @@ class PgDatabase:
         self.schema_url = None
         self.schema = None
 
-    def node(self, build, count):
+    def node_env(self, count):
         self.schema = f"bench_{count}"
         self.pg.psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE; CREATE SCHEMA {self.schema}")
         self.schema_url = self.pg.url + "?options=" + urllib.parse.quote(f"-c search_path={self.schema}", safe="")
-        return Node(build, self.schema_url)
+        return {"COFFER_DATABASE_URL": self.schema_url}
+
+    def attach(self, coffer):
+        pass
 
     def query(self, sql):
         return self.pg.psql(sql, url=self.schema_url)
@@ -187,10 +145,11 @@ class SqliteDatabase:
     def __init__(self):
         self.path = None
 
-    def node(self, build, count):
-        n = Node(build)
-        self.path = os.path.join(n.data_dir, "coffer.db")
-        return n
+    def node_env(self, count):
+        return {}
+
+    def attach(self, coffer):
+        self.path = os.path.join(coffer.env["COFFER_DATA_DIR"], "coffer.db")
 
     def _connect(self):
         db = sqlite3.connect(self.path, timeout=60)
@@ -231,7 +190,7 @@ class SqliteDatabase:
         pass  # the node's directory goes with it
 
 
-def walk(node, token, total):
+def walk(coffer, token, total):
     """Cursors before the first page, the middle one and the last one, by walking the listing."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
@@ -246,7 +205,7 @@ def walk(node, token, total):
         params = {"limit": want}
         if cursor:
             params["cursor"] = cursor
-        r = session.get(f"{node.url}{API}/files/", params=params, timeout=60)
+        r = session.get(f"{coffer.url}{API}/files/", params=params, timeout=60)
         r.raise_for_status()
         page = r.json()
         seen += len(page["items"])
@@ -280,20 +239,19 @@ def run_wrk(url_base, token, paths, duration, tmp):
     return result
 
 
-def measure(database, build, count, duration, through_api=100):
-    node = database.node(build, count)
+def measure(database, binary, count, duration, through_api=100):
+    coffer = CofferProcess(binary, env={"COFFER_GC_INTERVAL": "1h", **database.node_env(count)})
     try:
-        node.cli("migrate")
-        created = node.cli("tenant", "create", "bench", "--admin", "admin")
-        tenant_id = created.split("(")[1].split(")")[0]
-        token = node.cli("token", "--tenant", "bench", "--user", "admin", "--ttl", "4h")
-        owner_id = database.query("SELECT id FROM users WHERE username = 'admin'")
-        node.start()
+        coffer.start()  # tenant "bench" with its admin "boss"
+        database.attach(coffer)
+        token = coffer.command("token", "--tenant", "bench", "--user", "boss", "--ttl", "4h")
+        tenant_id = database.query("SELECT id FROM tenants WHERE slug = 'bench'")
+        owner_id = database.query("SELECT id FROM users WHERE username = 'boss'")
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
         through_api = min(through_api, count)
         for i in range(through_api):  # real files, with objects, among the seeded ones
-            r = session.post(f"{node.url}{API}/files/?path=api/{i:04d}.txt", data=f"file {i}".encode(),
+            r = session.post(f"{coffer.url}{API}/files/?path=api/{i:04d}.txt", data=f"file {i}".encode(),
                              headers={"Content-Type": "text/plain"}, timeout=60)
             r.raise_for_status()
         label = f"{database.name}, {count} files"
@@ -301,7 +259,7 @@ def measure(database, build, count, duration, through_api=100):
         database.seed(tenant_id, owner_id, count - through_api)
         seed_seconds = time.time() - started
         log(f"{label}: seeded {count - through_api} rows in {seed_seconds:.1f}s")
-        cursors, walk_seconds = walk(node, token, count)
+        cursors, walk_seconds = walk(coffer, token, count)
         log(f"{label}: walked the whole listing in {walk_seconds:.1f}s")
         ids = database.random_ids(1000)
         scenarios = {
@@ -313,17 +271,17 @@ def measure(database, build, count, duration, through_api=100):
                    "walk_seconds": round(walk_seconds, 1)}
         for name in ("list_start", "list_middle", "list_end", "get_file"):
             paths = scenarios[name]
-            check = session.get(node.url + paths[0], timeout=60)
+            check = session.get(coffer.url + paths[0], timeout=60)
             check.raise_for_status()
             if name.startswith("list"):
                 assert len(check.json()["items"]) == 100, (name, len(check.json()["items"]))
-            run_wrk(node.url, token, paths, 1, node.tmp)  # warm-up
-            results[name] = run_wrk(node.url, token, paths, duration, node.tmp)
+            run_wrk(coffer.url, token, paths, 1, coffer.dir)  # warm-up
+            results[name] = run_wrk(coffer.url, token, paths, duration, coffer.dir)
             log(f"{label}: {name}: p50 {results[name]['p50_us'] / 1000:.2f} ms, "
                 f"p99 {results[name]['p99_us'] / 1000:.2f} ms ({results[name]['requests']} requests)")
         return results
     finally:
-        node.stop()
+        coffer.stop()
         database.drop()
 
 
@@ -339,7 +297,7 @@ def table(runs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--build", default="build", help="build directory (relative to the repository)")
     parser.add_argument("--databases", default="pg,sqlite", help="comma-separated: pg, sqlite")
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--baseline", type=int, default=1_000)
@@ -355,16 +313,15 @@ def main():
     for tool in ("wrk", "psql"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: scripts/install-deps.sh bench")
-    if not os.access(os.path.join(args.build, "coffer"), os.X_OK):
-        sys.exit(f"no coffer binary in {args.build}: make build")
+    binary = coffer_bin(args.build)
 
     runs = []
     sizes = (args.baseline, args.files)
     if "pg" in databases:
         with Postgres() as pg:
-            runs += [measure(PgDatabase(pg), args.build, n, args.duration) for n in sizes]
+            runs += [measure(PgDatabase(pg), binary, n, args.duration) for n in sizes]
     if "sqlite" in databases:
-        runs += [measure(SqliteDatabase(), args.build, n, args.duration) for n in sizes]
+        runs += [measure(SqliteDatabase(), binary, n, args.duration) for n in sizes]
 
     print(table(runs))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -2,7 +2,6 @@
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
-
 #include <memory>
 
 #include "api/handler_support.h"
@@ -127,16 +126,21 @@ Response FileHandlers::list(Request& request) const {
       return Error::BadRequest("cursor is not valid for this list");
     }
     COFFER_TRY(service::ListPage page, files_.list(caller, list));
-    json::array items;
-    items.reserve(page.items.size());
-    for (const auto& f : page.items) items.push_back(render_file(f.file, f.role));
-    json::array folders;
-    for (const auto& f : page.folders) folders.push_back(json::string(f));
-    json::value next = nullptr;
-    if (!page.next_cursor.empty()) next = encode_cursor(kCursorKind, page.next_cursor);
-    return json_answer(200, json::object{{"items", std::move(items)},
-                                         {"folders", std::move(folders)},
-                                         {"next_cursor", std::move(next)}});
+    JsonText body;
+    body.text.reserve(64 + page.items.size() * 400);
+    JsonWriter out(body.text);
+    out.begin_object().key("items").begin_array();
+    for (const auto& f : page.items) write_file(out, f.file, f.role);
+    out.end_array().key("folders").begin_array();
+    for (const auto& folder : page.folders) out.value(folder);
+    out.end_array().key("next_cursor");
+    if (page.next_cursor.empty()) {
+      out.null();
+    } else {
+      out.value(encode_cursor(kCursorKind, page.next_cursor));
+    }
+    out.end_object();
+    return json_answer(200, std::move(body));
   });
 }
 
@@ -176,14 +180,17 @@ Response FileHandlers::upload(Request& request) const {
             COFFER_TRY(early, FilePath::parse(*path_field));
           }
           COFFER_TRY_VOID(files_.precheck_upload(caller, early, overwrite, std::nullopt));
-          COFFER_TRY(service::StagedObject s, files_.stage(caller, form.part_body(), {std::nullopt, checksum}));
+          COFFER_TRY(service::StagedObject s,
+                     files_.stage(caller, form.part_body(), {std::nullopt, checksum}));
           staged.hold(std::move(s));
         } else {
-          return Error::BadRequest("unexpected form field '" + part->name + "' (use file and path)");
+          return Error::BadRequest("unexpected form field '" + part->name +
+                                   "' (use file and path)");
         }
       }
       if (!staged.holds()) return Error::BadRequest("the form has no file part");
-      const std::string chosen = path_field && !path_field->empty() ? *path_field : filename.value_or("");
+      const std::string chosen =
+          path_field && !path_field->empty() ? *path_field : filename.value_or("");
       if (chosen.empty()) return Error::InvalidPath("no path: send a path field or a file name");
       COFFER_TRY(path, FilePath::parse(chosen));
       COFFER_TRY_VOID(finish_body(*request.body_stream));
@@ -239,7 +246,8 @@ Response FileHandlers::download(Request& request) const {
   return with_caller(identity_, request, [&](const service::Caller& caller) -> Result<Response> {
     COFFER_TRY(bool redirect, flag(request, "redirect"));
     if (redirect) {
-      COFFER_TRY(storage::PresignedUrl url, files_.download_url(caller, request.param("id"), std::nullopt));
+      COFFER_TRY(storage::PresignedUrl url,
+                 files_.download_url(caller, request.param("id"), std::nullopt));
       Response r;
       r.status = 307;
       r.header("Location", url.url);
@@ -264,8 +272,10 @@ Response FileHandlers::download(Request& request) const {
       r.status = 304;
       return r;
     }
-    r.header("Content-Type", dl.file.content_type.empty() ? "application/octet-stream" : dl.file.content_type);
-    r.header("Content-Disposition", attachment_disposition(FilePath::parse(dl.file.path)->filename()));
+    r.header("Content-Type",
+             dl.file.content_type.empty() ? "application/octet-stream" : dl.file.content_type);
+    r.header("Content-Disposition",
+             attachment_disposition(FilePath::parse(dl.file.path)->filename()));
     r.header("Accept-Ranges", "bytes");
     if (dl.kind == service::Download::Kind::kPartial) {
       r.status = 206;

@@ -8,6 +8,10 @@ Response json_answer(int status, const boost::json::value& body) {
   return json_response(status, boost::json::serialize(body));
 }
 
+Response json_answer(int status, JsonText body) {
+  return json_response(status, std::move(body.text));
+}
+
 Response no_content() {
   Response r;
   r.status = 204;

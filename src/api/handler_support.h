@@ -6,11 +6,13 @@
 
 #include "api/error_response.h"
 #include "api/http_types.h"
+#include "core/json_writer.h"
 #include "service/identity.h"
 
 namespace coffer::api {
 
 Response json_answer(int status, const boost::json::value& body);
+Response json_answer(int status, JsonText body);
 Response no_content();
 inline Response fail(const Request& request, const Error& error) {
   return error_response(error, request.request_id);

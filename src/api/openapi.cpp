@@ -269,7 +269,7 @@ std::string_view openapi_document() {
         "tags": ["uploads"],
         "operationId": "createUpload",
         "summary": "Start a direct upload: presigned URL(s) for the bytes",
-        "description": "Same rules as `POST /api/v1/files` for who may create or overwrite a path. The URLs are bound to one object, to PUT, and to the declared size and checksum. A size over the configured part size gets `parts` (S3 multipart) instead of `url`. Nothing is visible until `POST /api/v1/uploads/{upload_id}/complete`; once an upload is completed or aborted its URLs can no longer change any file.",
+        "description": "Same rules as `POST /api/v1/files` for who may create or overwrite a path. The URLs are bound to one object, to PUT, and to the declared size and checksum. A size over the configured part size (`COFFER_UPLOAD_PART_SIZE`) gets `parts` (S3 multipart) instead of `url`: every part but the last has that size, and each PUT sends its part's bytes with `Content-Length` its `size`. Either way the client sends every header of `headers` with each PUT (they are signed; with a declared `sha256` and a single `url`, the store refuses other bytes). On S3 even a single `url` is a presigned UploadPart of a multipart upload of a fresh key, and on the local directory a Coffer `/blob/` part URL: nothing is written at any file's key until complete, and once an upload is completed or aborted its URLs answer 403 or 404 and can no longer change any file. Nothing is visible until `POST /api/v1/uploads/{upload_id}/complete`, which the uploader may call until `COFFER_UPLOAD_TTL` after `expires_at`; an upload never completed is then aborted by the collector and its parts removed.",
         "requestBody": {
           "required": true,
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateUploadRequest"}}}
@@ -294,7 +294,7 @@ std::string_view openapi_document() {
         "tags": ["uploads"],
         "operationId": "completeUpload",
         "summary": "Complete a direct upload: the file becomes visible",
-        "description": "Coffer checks the stored object (size, and checksum when declared) before the file becomes visible; on a mismatch the answer is 400 and the object is removed. `parts` is needed only for a multipart upload; a single-part upload may send no body.",
+        "description": "Only the user who started the upload may complete it (anyone else: 404; an expired, completed or aborted upload: 404 too). The checks of `POST /api/v1/uploads` run again first (403, 409, 507): the upload then stays open, to be completed once the cause is gone, or aborted. `parts` lists the parts uploaded, in ascending order, each with the ETag its PUT answered; it may be left out (or the body empty) when the upload has one part. A part not uploaded or another ETag is 400 and the upload stays open. Then Coffer checks the stored object (its size, and its SHA-256 when declared) before the file becomes visible: on a mismatch the answer is 400, the object is removed and the upload is over.",
         "requestBody": {
           "required": false,
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CompleteUploadRequest"}}}
@@ -320,6 +320,7 @@ std::string_view openapi_document() {
         "tags": ["uploads"],
         "operationId": "abortUpload",
         "summary": "Abort a direct upload",
+        "description": "Only the user who started it; its URLs then answer 403 or 404 and nothing it uploaded is kept.",
         "responses": {
           "204": {"description": "Aborted"},
           "401": {"$ref": "#/components/responses/Unauthenticated"},
@@ -670,14 +671,15 @@ std::string_view openapi_document() {
       "put": {
         "tags": ["blob"],
         "operationId": "putBlob",
-        "summary": "Presigned upload (local-filesystem backend)",
-        "description": "A URL made by `POST /api/v1/uploads` with the local-filesystem backend, authenticated by its query signature, not by a token. The request must send the headers the upload listed (`Content-Length`, `Content-Type`, `X-Checksum-Sha256` for those bound): a body of another size or checksum is 400 and nothing is kept; a bad or expired signature is 403.",
+        "summary": "Presigned upload of one part (local-filesystem backend)",
+        "description": "A part URL made by `POST /api/v1/uploads` with the local-filesystem backend (the `url`, or one of `parts`), authenticated by its query signature, not by a token; it behaves as S3's presigned UploadPart. The request must send the headers the upload listed: a `Content-Length` other than the signed length, or a missing or other `X-Checksum-Sha256` when one is signed, is 403, as is a bad or expired signature; a body of another size or checksum is 400, and the part is then missing until sent again. The answer's `ETag` is what `POST /api/v1/uploads/{upload_id}/complete` wants for the part. Once the upload is completed or aborted its URLs answer 404 and change nothing; while the same part is being written, another PUT of it is 409.",
         "security": [],
         "parameters": [
           {"name": "method", "in": "query", "required": true, "schema": {"type": "string", "enum": ["PUT"]}},
-          {"name": "length", "in": "query", "required": false, "description": "The bound body size in bytes.", "schema": {"type": "integer", "format": "int64", "minimum": 0}},
+          {"name": "length", "in": "query", "required": true, "description": "The bound body size in bytes.", "schema": {"type": "integer", "format": "int64", "minimum": 0}},
           {"name": "sha256", "in": "query", "required": false, "description": "The bound SHA-256 of the body.", "schema": {"$ref": "#/components/schemas/Sha256"}},
-          {"name": "content_type", "in": "query", "required": false, "description": "The bound Content-Type.", "schema": {"type": "string"}},
+          {"name": "upload_id", "in": "query", "required": true, "description": "The store's upload the part belongs to.", "schema": {"type": "string"}},
+          {"name": "part", "in": "query", "required": true, "description": "The part number.", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
           {"$ref": "#/components/parameters/ChecksumSha256"}
         ],
         "requestBody": {
@@ -691,7 +693,8 @@ std::string_view openapi_document() {
           },
           "400": {"$ref": "#/components/responses/BadRequest"},
           "403": {"$ref": "#/components/responses/Forbidden"},
-          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "409": {"$ref": "#/components/responses/Conflict"},
           "503": {"$ref": "#/components/responses/StorageUnavailable"}
         }
       }
@@ -996,7 +999,7 @@ std::string_view openapi_document() {
           "method": {"type": "string", "enum": ["PUT"]},
           "url": {"type": "string", "format": "uri"},
           "parts": {"type": "array", "items": {"$ref": "#/components/schemas/UploadPart"}},
-          "headers": {"type": "object", "description": "Headers the client must send with each PUT.", "additionalProperties": {"type": "string"}},
+          "headers": {"type": "object", "description": "Headers the client must send with each PUT (signed: sent otherwise, the store refuses the PUT). With `parts`, each PUT also sends `Content-Length`: its part's `size`.", "additionalProperties": {"type": "string"}},
           "expires_at": {"$ref": "#/components/schemas/Time"}
         }
       },
@@ -1006,7 +1009,7 @@ std::string_view openapi_document() {
         "properties": {
           "parts": {
             "type": "array",
-            "description": "Multipart uploads only: every part, with the ETag its PUT answered.",
+            "description": "The parts uploaded, in ascending order, with the ETags their PUTs answered; optional for an upload of one part.",
             "items": {
               "type": "object",
               "additionalProperties": false,

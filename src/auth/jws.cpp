@@ -14,9 +14,9 @@
 #include <memory>
 #include <utility>
 
-#include "core/strict_json.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/strict_json.h"
 
 namespace coffer::auth {
 namespace {
@@ -131,17 +131,10 @@ bool has_roca_fingerprint(const PKey& pkey) {
 }
 
 Result<std::string> hmac(const AlgInfo& a, std::string_view secret, std::string_view input) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int out_len = 0;
-  const EVP_MD* md = a.alg == JwsAlg::kHs256   ? EVP_sha256()
-                     : a.alg == JwsAlg::kHs384 ? EVP_sha384()
-                                               : EVP_sha512();
-  if (HMAC(md, secret.data(), static_cast<int>(secret.size()), bytes(input), input.size(), out,
-           &out_len) == nullptr) {
-    ERR_clear_error();
-    return Error::Internal("JWS: HMAC failed");
-  }
-  return std::string(reinterpret_cast<const char*>(out), out_len);
+  const HashAlg alg = a.alg == JwsAlg::kHs256   ? HashAlg::kSha256
+                      : a.alg == JwsAlg::kHs384 ? HashAlg::kSha384
+                                                : HashAlg::kSha512;
+  return coffer::hmac(alg, secret, input);
 }
 
 // Sets RSA padding on a DigestSign/DigestVerify context; PSS salt = hash length (RFC 7518 §3.5).

@@ -11,22 +11,13 @@
 
 #include "auth/jwt_verifier.h"
 #include "auth/signing_key.h"
+#include "auth/token_subject.h"
+#include "auth/verified_token_cache.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/error.h"
 
 namespace coffer::auth {
-
-// Whom a verified token names.
-struct TokenSubject {
-  enum class Kind { kUser, kOperator };
-  Kind kind = Kind::kUser;
-  // Coffer's own tokens name tenant and user by id; external issuers by tenant slug and username
-  // (their claim names are configured per issuer).
-  bool by_name = false;
-  std::string tenant;
-  std::string user;
-};
 
 // Tokens of one trusted external issuer (a JWKS-backed verifier; see external_issuer.h).
 class ExternalIssuer {
@@ -60,8 +51,10 @@ class TokenAuthority {
   Verifier own_;
   std::string issuer_;
   std::string audience_;
+  std::chrono::seconds leeway_;
   const Clock& clock_;
   std::vector<std::shared_ptr<const ExternalIssuer>> external_;
+  std::unique_ptr<VerifiedTokenCache> verified_ = std::make_unique<VerifiedTokenCache>();
 };
 
 // The unverified "iss" of a compact JWT, to pick the verifier; "" when there is none.

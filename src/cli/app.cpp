@@ -63,7 +63,9 @@ Result<Storage> open_object_store(const Config& config) {
     storage::BlobSigner signer(key, public_base_url(config, 0));
     try {
       Storage s;
-      s.store = std::make_unique<storage::FsObjectStore>(dir, signer);
+      auto fs_store = std::make_unique<storage::FsObjectStore>(dir, signer);
+      s.fs_store = fs_store.get();
+      s.store = std::move(fs_store);
       s.blob_signer = std::move(signer);
       return s;
     } catch (const std::exception& e) {

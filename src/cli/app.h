@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "meta/metadata_store.h"
 #include "storage/fs/blob_signer.h"
+#include "storage/fs/fs_object_store.h"
 #include "storage/object_store.h"
 
 namespace coffer::cli {
@@ -27,6 +28,8 @@ struct Storage {
   std::unique_ptr<storage::ObjectStore> store;
   // The signer of /blob URLs when the store is the local directory (Coffer serves its bytes).
   std::optional<storage::BlobSigner> blob_signer;
+  // The local-directory store itself (it takes direct uploads' parts at /blob); null for S3.
+  storage::FsObjectStore* fs_store = nullptr;
 };
 
 // The object store the configuration names (default: a directory in the data dir).

@@ -8,6 +8,7 @@
 #include "api/permission_handlers.h"
 #include "api/service_handlers.h"
 #include "api/tenant_handlers.h"
+#include "api/upload_handlers.h"
 #include "api/user_handlers.h"
 #include "auth/password.h"
 #include "cli/app.h"
@@ -23,6 +24,7 @@
 #include "service/identity.h"
 #include "service/login.h"
 #include "service/permissions.h"
+#include "service/uploads.h"
 
 namespace coffer::cli {
 namespace {
@@ -37,6 +39,14 @@ int fail(const char* what, const Error& e) {
 
 std::chrono::seconds seconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d);
+}
+
+service::UploadsConfig uploads_config(const Config& config) {
+  service::UploadsConfig u;
+  u.part_size = config.transfer.upload_part_size;
+  u.presign_expiry = seconds(config.transfer.presign_expiry);
+  u.upload_ttl = seconds(config.transfer.upload_ttl);
+  return u;
 }
 
 service::FilesConfig files_config(const Config& config) {
@@ -75,7 +85,8 @@ int run_serve(const GlobalOptions& global) {
     log::app().error("{}", e.what());
     return 1;
   }
-  if (config->http.public_url.empty()) config->http.public_url = public_base_url(*config, server.port(0));
+  if (config->http.public_url.empty())
+    config->http.public_url = public_base_url(*config, server.port(0));
 
   auto db = open_database(*config);
   if (!db) {
@@ -98,13 +109,22 @@ int run_serve(const GlobalOptions& global) {
   auth::PasswordHasher hasher;
   service::Health health(**db, *store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  service::Identity identity(**tokens, **db, rate_limiter);
-  service::LoginThrottle throttle(config->auth.max_login_failures, seconds(config->auth.login_lockout));
+  // Every change made through this node empties the cache at once. On SQLite every change goes
+  // through this process, so the cache is exact. On PostgreSQL other nodes change users too, and
+  // nothing tells this one: a role change or a disabled user must hold on every node at once
+  // (API.md, the scale-out test), so the caller is read from the database on every request.
+  std::optional<service::UserCache> user_cache;
+  if ((*db)->reads_are_local()) user_cache.emplace();
+  service::Identity identity(**tokens, **db, rate_limiter, user_cache ? &*user_cache : nullptr);
+  service::LoginThrottle throttle(config->auth.max_login_failures,
+                                  seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, *store, hasher, clock);
+  service::Directory directory(**db, *store, hasher, clock, user_cache ? &*user_cache : nullptr);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, *store, clock, files_config(*config));
-  service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, *store, clock);
+  service::Uploads uploads(**db, *store, files, clock, uploads_config(*config));
+  service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, storage->fs_store,
+                       *store, clock);
   service::Collector collector(**db, *store, clock);
   service::BackgroundCollector background_collector(collector, config->gc.interval);
 
@@ -115,8 +135,10 @@ int run_serve(const GlobalOptions& global) {
   api::PermissionHandlers permission_handlers(identity, permissions);
   api::FileHandlers file_handlers(identity, files);
   api::BlobHandlers blob_handlers(blobs);
-  http::Handlers handlers{&service_handlers, &auth_handlers,       &tenant_handlers, &user_handlers,
-                          &permission_handlers, &file_handlers, &blob_handlers};
+  api::UploadHandlers upload_handlers(identity, uploads);
+  http::Handlers handlers{&service_handlers,    &auth_handlers, &tenant_handlers,
+                          &user_handlers,       &permission_handlers, &file_handlers,
+                          &blob_handlers,       &upload_handlers};
   api_router = http::make_api_router(handlers, (*db)->reads_are_local(), !separate_metrics);
   metrics_router = http::make_metrics_router(handlers);
 
@@ -127,7 +149,7 @@ int run_serve(const GlobalOptions& global) {
   bool clean = server.run();
   background_collector.stop();
   log::app().info("coffer stopped{}", clean ? "" : " (grace period exceeded)");
-  log::app().flush();
+  log::flush();
   if (!clean) std::_Exit(1);  // workers may still wait on the stopped I/O threads
   return 0;
 }
@@ -195,8 +217,9 @@ int run_tenant_create(const GlobalOptions& global, const TenantCreateOptions& op
   if (!options.password.empty()) request.admin_password = options.password;
   auto created = directory.create_tenant(service::Caller::operator_caller(), request);
   if (!created) return fail("tenant create", created.error());
-  std::cout << "tenant " << created->first.slug << " (" << created->first.id << ") created with admin "
-            << created->second.username << " (" << created->second.id << ")\n";
+  std::cout << "tenant " << created->first.slug << " (" << created->first.id
+            << ") created with admin " << created->second.username << " (" << created->second.id
+            << ")\n";
   return 0;
 }
 

@@ -33,6 +33,13 @@ class Sha256 {
 
 Sha256Digest sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
+
+enum class HashAlg { kSha256, kSha384, kSha512 };
+
+// HMAC (RFC 2104). The key's padded inner and outer hash states are computed once per thread and
+// key and then copied, so a key used over and over (a token key, a signing key) costs two hash
+// finishes per MAC instead of a full set-up. Returns the tag's bytes.
+std::string hmac(HashAlg alg, std::string_view key, std::string_view data);
 Sha256Digest hmac_sha256(std::string_view key, std::string_view data);
 
 // Cryptographically secure random bytes (OpenSSL RAND_bytes); throws only if the RNG fails.

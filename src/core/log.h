@@ -14,7 +14,10 @@ void setup(const std::string& level, const std::string& format);
 bool json_format();
 
 spdlog::logger& app();
-// One line per request. In JSON mode `fields` must be a JSON object's members without braces
+// Writes out what is buffered and stops the access log's periodic flush; at the end of serve.
+void flush();
+// One line per request, written in batches (within 100 ms). In JSON mode `fields` must be a JSON
+// object's members without braces
 // (`"method":"GET","status":200`); in text mode it is written as it is.
 void access(std::string_view fields);
 

@@ -58,9 +58,12 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
   r.add({Method::kPost, "/api/v1/files/{id}/download-url", BodyMode::kBuffered, read,
          bind(h.files, &api::FileHandlers::download_url)});
 
-  r.add({Method::kPost, "/api/v1/uploads", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kPost, "/api/v1/uploads/{id}/complete", BodyMode::kBuffered, write, not_yet()});
-  r.add({Method::kDelete, "/api/v1/uploads/{id}", BodyMode::kBuffered, write, not_yet()});
+  r.add({Method::kPost, "/api/v1/uploads", BodyMode::kBuffered, write,
+         bind(h.uploads, &api::UploadHandlers::create)});
+  r.add({Method::kPost, "/api/v1/uploads/{id}/complete", BodyMode::kBuffered, write,
+         bind(h.uploads, &api::UploadHandlers::complete)});
+  r.add({Method::kDelete, "/api/v1/uploads/{id}", BodyMode::kBuffered, write,
+         bind(h.uploads, &api::UploadHandlers::abort)});
 
   r.add({Method::kGet, "/api/v1/permissions", BodyMode::kBuffered, read,
          bind(h.permissions, &api::PermissionHandlers::get)});
@@ -91,7 +94,7 @@ Router make_api_router(const Handlers& h, bool inline_reads, bool with_metrics) 
          bind(h.tenants, &api::TenantHandlers::remove)});
 
   r.add({Method::kGet, "/blob/{key*}", BodyMode::kBuffered, write, bind(h.blobs, &api::BlobHandlers::get)});
-  r.add({Method::kPut, "/blob/{key*}", BodyMode::kStream, write, not_yet()});
+  r.add({Method::kPut, "/blob/{key*}", BodyMode::kStream, write, bind(h.blobs, &api::BlobHandlers::put)});
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include "api/permission_handlers.h"
 #include "api/service_handlers.h"
 #include "api/tenant_handlers.h"
+#include "api/upload_handlers.h"
 #include "api/user_handlers.h"
 #include "http/router.h"
 
@@ -21,6 +22,7 @@ struct Handlers {
   const api::PermissionHandlers* permissions = nullptr;
   const api::FileHandlers* files = nullptr;
   const api::BlobHandlers* blobs = nullptr;
+  const api::UploadHandlers* uploads = nullptr;
 };
 
 // The public API router. `inline_reads`: metadata reads may run on I/O threads (SQLite).

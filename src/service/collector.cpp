@@ -19,6 +19,12 @@ Result<CollectStats> Collector::collect_due() {
     const SystemTime now = clock_.now();
     COFFER_TRY(auto intents, db_.claim_expired_intents(now, now + kLease, kBatch));
     for (const auto& intent : intents) {
+      // A direct upload first: aborting it keeps its URLs from writing anything after this.
+      if (!intent.multipart_id.empty()) {
+        COFFER_TRY_VOID(store_.abort_upload(intent.object_key, intent.multipart_id));
+      }
+      // Then the object, and whatever a writer that died left of it (the parts of a streamed
+      // S3 multipart upload it never finished, which no intent field names).
       COFFER_TRY_VOID(store_.remove_abandoned(intent.object_key));
       auto dropped = db_.delete_intent(intent.id);
       if (!dropped && dropped.error().code != ErrorCode::kNotFound) return dropped.error();

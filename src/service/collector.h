@@ -1,5 +1,6 @@
 // The collector of DESIGN.md's consistency protocol: removes the objects of expired upload
-// intents and of the deletion queue, and (for `coffer gc`) objects that nothing references.
+// intents (aborting a direct upload's store upload first, so that its parts go too) and of the
+// deletion queue, and (for `coffer gc`) objects that nothing references.
 // Idempotent and safe on many nodes: work is claimed with a lease through the database.
 #pragma once
 

@@ -59,7 +59,8 @@ Result<meta::TenantRecord> Directory::get_tenant(const Caller& caller, const std
   if (!caller.is_operator) {
     // A user sees only its own tenant, and only as its admin.
     if (id != caller.tenant_id()) return Error::NotFound("tenant not found");
-    COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kReadOwnTenant), "tenant"));
+    COFFER_TRY_VOID(
+        allow(access::decide(caller.principal, access::TenantAction::kReadOwnTenant), "tenant"));
   }
   COFFER_TRY_VOID(require_id_shape(id, "tenant"));
   return db_.get_tenant(id);
@@ -90,7 +91,9 @@ Result<meta::TenantRecord> Directory::update_tenant(const Caller& caller, const 
 Result<void> Directory::delete_tenant(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_operator(caller));
   COFFER_TRY_VOID(require_id_shape(id, "tenant"));
-  COFFER_TRY_VOID(db_.delete_tenant(id, clock_.now()));
+  auto deleted = db_.delete_tenant(id, clock_.now());
+  forget_cached_users();
+  COFFER_TRY_VOID(deleted);
   // The rows are gone and every referenced key is queued for the collector. Objects that no row
   // named (an upload in flight, a crash's leftovers) are swept from the prefix now; whatever this
   // sweep misses, `coffer gc` finds, since nothing references it any more.
@@ -117,7 +120,8 @@ Result<void> Directory::delete_tenant(const Caller& caller, const std::string& i
   return Ok();
 }
 
-Result<meta::UserRecord> Directory::insert_user(const std::string& tenant_id, const NewUser& request) {
+Result<meta::UserRecord> Directory::insert_user(const std::string& tenant_id,
+                                                const NewUser& request) {
   COFFER_TRY_VOID(check_username(request.username));
   COFFER_TRY(std::string hash, hash_password(request.password));
   meta::UserRecord user;
@@ -137,7 +141,8 @@ Result<meta::UserRecord> Directory::insert_user(const std::string& tenant_id, co
 
 Result<meta::UserRecord> Directory::create_user(const Caller& caller, const NewUser& request) {
   COFFER_TRY_VOID(require_user(caller));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
   return insert_user(caller.tenant_id(), request);
 }
 
@@ -160,7 +165,8 @@ Result<std::vector<meta::UserRecord>> Directory::list_users(const Caller& caller
                                                             const std::string& after_username,
                                                             int limit) {
   COFFER_TRY_VOID(require_user(caller));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kListUsers), "user"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kListUsers), "user"));
   return db_.list_users(caller.tenant_id(), after_username, limit);
 }
 
@@ -170,7 +176,8 @@ Result<meta::UserRecord> Directory::update_user(const Caller& caller, const std:
   // Whether the user exists is told before whether the caller may change it: both are visible to
   // every user of the tenant anyway.
   COFFER_TRY_VOID(get_user(caller, id));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
   meta::UserPatch patch;
   patch.role = change.role;
   patch.disabled = change.disabled;
@@ -179,6 +186,7 @@ Result<meta::UserRecord> Directory::update_user(const Caller& caller, const std:
     patch.password_hash = std::move(hash);
   }
   auto updated = db_.update_user(caller.tenant_id(), id, patch);
+  forget_cached_users();
   if (!updated && updated.error().code == ErrorCode::kConflict) {
     return Error::Conflict("a tenant must keep at least one enabled admin");
   }
@@ -188,9 +196,11 @@ Result<meta::UserRecord> Directory::update_user(const Caller& caller, const std:
 Result<void> Directory::delete_user(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_user(caller));
   COFFER_TRY_VOID(get_user(caller, id));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kManageUsers), "user"));
   if (id == caller.user_id()) return Error::Conflict("an admin cannot delete themself");
   auto deleted = db_.delete_user(caller.tenant_id(), id, caller.user_id());
+  forget_cached_users();
   if (!deleted && deleted.error().code == ErrorCode::kConflict) {
     return Error::Conflict("a tenant must keep at least one enabled admin");
   }

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "meta/metadata_store.h"
 #include "service/caller.h"
+#include "service/user_cache.h"
 #include "storage/object_store.h"
 
 namespace coffer::service {
@@ -36,9 +37,10 @@ struct UserChange {
 
 class Directory {
  public:
+  // `users_changed`, when given, is emptied after every change to a user or a tenant.
   Directory(meta::MetadataStore& db, storage::ObjectStore& store, auth::PasswordHasher& hasher,
-            const Clock& clock)
-      : db_(db), store_(store), hasher_(hasher), clock_(clock) {}
+            const Clock& clock, UserCache* users_changed = nullptr)
+      : db_(db), store_(store), hasher_(hasher), clock_(clock), users_changed_(users_changed) {}
 
   // --- tenants: the operator's; a tenant admin may read its own tenant ---
   Result<std::pair<meta::TenantRecord, meta::UserRecord>> create_tenant(const Caller& caller,
@@ -73,6 +75,11 @@ class Directory {
   storage::ObjectStore& store_;
   auth::PasswordHasher& hasher_;
   const Clock& clock_;
+  UserCache* users_changed_;
+
+  void forget_cached_users() {
+    if (users_changed_) users_changed_->forget_all();
+  }
 };
 
 // Objects live under "<tenant_id>/": the prefix of everything a tenant stores.

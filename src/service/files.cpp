@@ -18,11 +18,14 @@ Error file_not_found() { return Error::NotFound("file not found"); }
 meta::FileCheck file_check(const access::Principal& who, access::FileAction action,
                            const std::optional<std::string>& if_match, bool hide_as_conflict,
                            access::FileRole* role_out) {
-  return [who, action, if_match, hide_as_conflict, role_out](const meta::FileView& current) -> Result<void> {
+  return [who, action, if_match, hide_as_conflict,
+          role_out](const meta::FileView& current) -> Result<void> {
     const access::FileFacts facts = facts_of(current);
     switch (access::decide(who, action, facts)) {
-      case access::Decision::kAllow: break;
-      case access::Decision::kForbidden: return Error::Forbidden("your role on this file does not allow this");
+      case access::Decision::kAllow:
+        break;
+      case access::Decision::kForbidden:
+        return Error::Forbidden("your role on this file does not allow this");
       case access::Decision::kNotFound:
         // A path is taken whether or not the caller can see the file there.
         if (hide_as_conflict) return Error::Conflict("path already exists");
@@ -52,6 +55,17 @@ std::optional<std::string> if_match_for_store(const std::optional<std::string>& 
 
 }  // namespace
 
+meta::UploadIntent new_upload_intent(const Caller& caller, meta::IntentKind kind, SystemTime now) {
+  meta::UploadIntent intent;
+  intent.id = new_id();
+  intent.tenant_id = caller.tenant_id();
+  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
+  intent.kind = kind;
+  intent.created_at = now;
+  intent.user_id = caller.user_id();
+  return intent;
+}
+
 std::string prefix_upper_bound(const std::string& prefix) {
   std::string s = prefix;
   while (!s.empty()) {
@@ -76,7 +90,8 @@ Result<meta::FileView> Files::load(const Caller& caller, const std::string& id) 
 Result<void> Files::precheck_upload(const Caller& caller, const std::optional<FilePath>& path,
                                     bool overwrite, std::optional<std::uint64_t> size) {
   COFFER_TRY_VOID(require_user(caller));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
   if (size && *size > config_.max_upload_bytes) {
     return Error::PayloadTooLarge("the body is larger than the upload limit");
   }
@@ -106,16 +121,11 @@ Result<void> Files::precheck_upload(const Caller& caller, const std::optional<Fi
 Result<StagedObject> Files::stage(const Caller& caller, ByteSource& body,
                                   const StageOptions& options) {
   COFFER_TRY_VOID(require_user(caller));
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::TenantAction::kCreateFile), "file"));
   const SystemTime now = clock_.now();
-  meta::UploadIntent intent;
-  intent.id = new_id();
-  intent.tenant_id = caller.tenant_id();
-  intent.object_key = tenant_prefix(caller.tenant_id()) + new_id();
-  intent.kind = meta::IntentKind::kStream;
-  intent.created_at = now;
+  meta::UploadIntent intent = new_upload_intent(caller, meta::IntentKind::kStream, now);
   intent.expires_at = now + config_.upload_ttl;
-  intent.user_id = caller.user_id();
   // Recorded before the first byte is stored, so the object is never unreferenced.
   COFFER_TRY_VOID(db_.create_intent(intent));
 
@@ -147,6 +157,18 @@ void Files::discard(const StagedObject& staged) {
 
 Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& staged,
                                   const CommitOptions& options) {
+  auto committed = commit_transaction(caller, staged, options);
+  if (!committed) {
+    discard(staged);
+    if (committed.error().code == ErrorCode::kNotFound) {
+      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
+    }
+  }
+  return committed;
+}
+
+Result<VisibleFile> Files::commit_transaction(const Caller& caller, const StagedObject& staged,
+                                              const CommitOptions& options) {
   const SystemTime now = clock_.now();
   access::FileRole role = access::FileRole::kAdmin;  // a new file is its owner's
   meta::CommitRequest request;
@@ -165,21 +187,15 @@ Result<VisibleFile> Files::commit(const Caller& caller, const StagedObject& stag
   request.if_match = if_match_for_store(options.if_match);
   request.now = now;
   request.replaced_not_before = now + config_.deletion_grace;
-  auto committed = db_.commit_file(request);
-  if (!committed) {
-    discard(staged);
-    if (committed.error().code == ErrorCode::kNotFound) {
-      return Error::Internal("upload intent " + staged.intent_id + " vanished before commit");
-    }
-    return committed.error();
-  }
-  return VisibleFile{std::move(committed->file), role};
+  COFFER_TRY(meta::CommitResult committed, db_.commit_file(request));
+  return VisibleFile{std::move(committed.file), role};
 }
 
 Result<VisibleFile> Files::get(const Caller& caller, const std::string& id) {
   COFFER_TRY(meta::FileView view, load(caller, id));
   const access::FileFacts facts = facts_of(view);
-  COFFER_TRY_VOID(allow(access::decide(caller.principal, access::FileAction::kRead, facts), "file"));
+  COFFER_TRY_VOID(
+      allow(access::decide(caller.principal, access::FileAction::kRead, facts), "file"));
   return VisibleFile{std::move(view.file), access::effective_role(caller.principal, facts)};
 }
 
@@ -214,49 +230,68 @@ Result<ListPage> Files::list(const Caller& caller, const ListRequest& request) {
   };
   std::string last;  // the cursor of the last entry emitted
   bool exhausted = false;
+  bool more_follows = false;  // known without a probe: a row after the full page is an entry
+  const auto folder_of = [&](const std::string& path) -> std::optional<std::string> {
+    if (!request.delimiter) return std::nullopt;
+    auto slash = path.find('/', request.prefix.size());
+    if (slash == std::string::npos) return std::nullopt;
+    return path.substr(0, slash + 1);
+  };
+  const auto readable = [&](const meta::FileView& view) {
+    return access::decide(caller.principal, access::FileAction::kRead, facts_of(view)) ==
+           access::Decision::kAllow;
+  };
   while (!full()) {
     const int want = request.limit - static_cast<int>(page.items.size() + page.folders.size());
-    COFFER_TRY(auto batch, db_.scan_files(filter, lower, inclusive, upper, want));
+    // One row more than the page needs: when it is there, it tells whether the page has a next.
+    COFFER_TRY(auto batch, db_.scan_files(filter, lower, inclusive, upper, want + 1));
     if (batch.empty()) {
       exhausted = true;
       break;
     }
     bool jumped = false;
-    for (auto& view : batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& view = batch[i];
       // A copy: view.file is moved into the page below, and the cursor is made from the path after.
       const std::string path = view.file.path;
-      if (request.delimiter) {
-        auto slash = path.find('/', request.prefix.size());
-        if (slash != std::string::npos) {
-          // A folder with at least one readable file: report it once, skip past its files.
-          std::string folder = path.substr(0, slash + 1);
-          page.folders.push_back(folder);
-          last = "d" + folder;
-          lower = after_folder(folder);
-          inclusive = true;
-          jumped = true;
-          break;
-        }
+      if (auto folder = folder_of(path)) {
+        // A folder with at least one readable file: report it once, skip past its files.
+        page.folders.push_back(*folder);
+        last = "d" + *folder;
+        lower = after_folder(*folder);
+        inclusive = true;
+        jumped = true;
+        break;
       }
-      const access::FileFacts facts = facts_of(view);
-      if (access::decide(caller.principal, access::FileAction::kRead, facts) == access::Decision::kAllow) {
-        access::FileRole role = access::effective_role(caller.principal, facts);
-        page.items.push_back(VisibleFile{std::move(view.file), role});
+      if (readable(view)) {
+        const access::FileFacts facts = facts_of(view);
+        page.items.push_back(
+            VisibleFile{std::move(view.file), access::effective_role(caller.principal, facts)});
       }
       last = "f" + path;
       lower = path;
       inclusive = false;
-      if (full()) break;
+      if (full()) {
+        if (i + 1 < batch.size()) {
+          const meta::FileView& next = batch[i + 1];
+          more_follows = folder_of(next.file.path).has_value() || readable(next);
+        }
+        break;
+      }
     }
-    if (!jumped && static_cast<int>(batch.size()) < want && !full()) {
+    if (!jumped && static_cast<int>(batch.size()) <= want && !full()) {
       exhausted = true;
       break;
     }
   }
   if (!exhausted && !last.empty()) {
     // A full page: tell the client to go on only if something readable follows.
-    COFFER_TRY(auto probe, db_.scan_files(filter, lower, inclusive, upper, 1));
-    if (!probe.empty()) page.next_cursor = last;
+    if (more_follows) {
+      page.next_cursor = last;
+    } else {
+      COFFER_TRY(auto probe, db_.scan_files(filter, lower, inclusive, upper, 1));
+      if (!probe.empty()) page.next_cursor = last;
+    }
   }
   return page;
 }
@@ -283,10 +318,11 @@ Result<void> Files::remove(const Caller& caller, const std::string& id,
                            const std::optional<std::string>& if_match) {
   COFFER_TRY_VOID(require_user(caller));
   COFFER_TRY_VOID(require_id_shape(id, "file"));
-  auto removed = db_.delete_file(caller.tenant_id(), id, caller.user_id(), if_match_for_store(if_match),
-                                 file_check(caller.principal, access::FileAction::kDelete, if_match,
-                                            /*hide_as_conflict=*/false, nullptr),
-                                 clock_.now() + config_.deletion_grace);
+  auto removed =
+      db_.delete_file(caller.tenant_id(), id, caller.user_id(), if_match_for_store(if_match),
+                      file_check(caller.principal, access::FileAction::kDelete, if_match,
+                                 /*hide_as_conflict=*/false, nullptr),
+                      clock_.now() + config_.deletion_grace);
   if (!removed) {
     if (removed.error().code == ErrorCode::kNotFound) return file_not_found();
     return removed.error();
@@ -306,8 +342,8 @@ Result<Download> Files::download(const Caller& caller, const std::string& id,
   }
   const auto size = static_cast<std::uint64_t>(d.file.size);
   std::optional<storage::ByteRange> range;
-  if (request.range && (!request.if_range ||
-                        if_range_allows_range(*request.if_range, etag, d.file.updated_at))) {
+  if (request.range &&
+      (!request.if_range || if_range_allows_range(*request.if_range, etag, d.file.updated_at))) {
     RangeRequest r = parse_range(*request.range, size);
     if (r.kind == RangeRequest::Kind::kUnsatisfiable) {
       d.kind = Download::Kind::kUnsatisfiable;
@@ -324,7 +360,8 @@ Result<Download> Files::download(const Caller& caller, const std::string& id,
   if (!reader) {
     if (reader.error().code == ErrorCode::kNotFound) {
       // Invariant 1 says this cannot happen; if it does, it is ours, not the client's.
-      return Error::Internal("object " + d.file.object_key + " of file " + d.file.id + " is missing");
+      return Error::Internal("object " + d.file.object_key + " of file " + d.file.id +
+                             " is missing");
     }
     return reader.error();
   }
@@ -340,7 +377,8 @@ Result<storage::PresignedUrl> Files::download_url(const Caller& caller, const st
   request.key = visible.file.object_key;
   request.expires_in = expires_in.value_or(config_.presign_expiry);
   request.now = clock_.now();
-  request.response_content_disposition = attachment_disposition(FilePath::parse(visible.file.path)->filename());
+  request.response_content_disposition =
+      attachment_disposition(FilePath::parse(visible.file.path)->filename());
   return store_.presign(request);
 }
 

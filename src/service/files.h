@@ -90,6 +90,11 @@ class Files {
   // Makes staged bytes the content of a file (create or overwrite), or removes them.
   Result<VisibleFile> commit(const Caller& caller, const StagedObject& staged,
                              const CommitOptions& options);
+  // The commit transaction alone (DESIGN.md's step 1: permission on the file it replaces,
+  // path, If-Match, quota, dropping the intent): on failure nothing is removed, the caller
+  // decides. kNotFound when the intent is gone or claimed by a collector.
+  Result<VisibleFile> commit_transaction(const Caller& caller, const StagedObject& staged,
+                                         const CommitOptions& options);
   // Removes staged bytes that will not be committed.
   void discard(const StagedObject& staged);
 
@@ -113,6 +118,10 @@ class Files {
   const Clock& clock_;
   FilesConfig config_;
 };
+
+// A fresh upload intent of the caller's (DESIGN.md's step 1): a new id, and a new, never-reused
+// object key under the caller's tenant. The caller sets its expiry and what its kind records.
+meta::UploadIntent new_upload_intent(const Caller& caller, meta::IntentKind kind, SystemTime now);
 
 // The smallest string greater than every string that starts with `prefix` ("" = no bound).
 std::string prefix_upper_bound(const std::string& prefix);

@@ -5,6 +5,18 @@
 namespace coffer::service {
 namespace {
 
+// The user a token names by id, from the cache when it holds them.
+Result<meta::UserRecord> user_by_id(meta::MetadataStore& db, const UserCache* users,
+                                    const std::string& tenant_id, const std::string& user_id) {
+  if (!users) return db.get_user(tenant_id, user_id);
+  const auto now = UserCache::Clock::now();
+  if (auto known = users->find(tenant_id, user_id, now)) return std::move(*known);
+  const std::uint64_t seen = users->generation();
+  auto user = db.get_user(tenant_id, user_id);
+  if (user) users->remember(seen, *user, now);
+  return user;
+}
+
 // A lookup failure other than the database being down counts as a bad token.
 Error unauthenticated_unless_unavailable(const Error& e, const char* why) {
   if (e.code == ErrorCode::kStorageUnavailable) return e;
@@ -31,7 +43,7 @@ Result<Caller> Identity::authenticate(std::optional<std::string_view> authorizat
     if (!looks_like_id(subject.tenant) || !looks_like_id(subject.user)) {
       return Error::Unauthenticated("unknown user");
     }
-    user = db_.get_user(subject.tenant, subject.user);
+    user = user_by_id(db_, users_, subject.tenant, subject.user);
   }
   if (!user) return unauthenticated_unless_unavailable(user.error(), "unknown user");
   if (user->disabled) return Error::Unauthenticated("user is disabled");

@@ -1,5 +1,6 @@
-// Authentication: a bearer token becomes a Caller. The user is read from the database on every
-// request, so a role change or a disabled user takes effect at once.
+// Authentication: a bearer token becomes a Caller. The user is read from the database (or from a
+// UserCache, which every change through this node empties), so a role change or a disabled user
+// takes effect at once.
 #pragma once
 
 #include <optional>
@@ -9,13 +10,15 @@
 #include "meta/metadata_store.h"
 #include "service/caller.h"
 #include "service/rate_limiter.h"
+#include "service/user_cache.h"
 
 namespace coffer::service {
 
 class Identity {
  public:
-  Identity(const auth::TokenAuthority& tokens, meta::MetadataStore& db, TenantRateLimiter& limiter)
-      : tokens_(tokens), db_(db), limiter_(limiter) {}
+  Identity(const auth::TokenAuthority& tokens, meta::MetadataStore& db, TenantRateLimiter& limiter,
+           const UserCache* users = nullptr)
+      : tokens_(tokens), db_(db), limiter_(limiter), users_(users) {}
 
   // kUnauthenticated for a missing or bad token, and for a user who does not exist, is disabled
   // or is not in the token's tenant (one answer for all); kStorageUnavailable when the database
@@ -26,6 +29,7 @@ class Identity {
   const auth::TokenAuthority& tokens_;
   meta::MetadataStore& db_;
   TenantRateLimiter& limiter_;
+  const UserCache* users_;
 };
 
 }  // namespace coffer::service

@@ -80,6 +80,40 @@ struct PresignedUrl {
   SystemTime expires_at;
 };
 
+// ---- Direct uploads ----------------------------------------------------------------------------
+// A direct upload moves an object's bytes from the client to the store without passing through
+// Coffer: begin_upload opens an upload of `key` (an S3 multipart upload, or the local directory's
+// equivalent), presign_upload_part signs one PUT per part, and complete_upload makes the parts the
+// object at `key` in one step, or abort_upload drops them. Once an upload is completed or aborted
+// its id names nothing: a part URL of it can no longer store anything (the store answers 404 or
+// 403), so it can never change an object.
+
+// One PUT of a part. Part n (1-based) holds bytes [(n - 1) * part_size, ...) of the object.
+struct PresignPartRequest {
+  std::string key;
+  std::string upload_id;
+  int part_number = 1;
+  std::uint64_t size = 0;  // the part's exact length, bound into the signature
+  // Lower-case hex SHA-256 of the part, or "": bound where the store can enforce it (the store
+  // then refuses other bytes). Coffer binds it only for an upload of a single part.
+  std::string sha256;
+  std::chrono::seconds expires_in{900};
+  SystemTime now;
+};
+
+// A part as the store recorded it.
+struct UploadedPart {
+  int number = 0;
+  std::string etag;  // as the store answered the part's PUT (quoted)
+  std::uint64_t size = 0;
+};
+
+// A part to complete an upload with: the number and the ETag its PUT answered (quoted or not).
+struct CompletedPartRef {
+  int number = 0;
+  std::string etag;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -102,6 +136,27 @@ class ObjectStore {
   virtual Result<ObjectList> list(const std::string& prefix, const std::string& token,
                                   int max_keys) = 0;
   virtual Result<PresignedUrl> presign(const PresignRequest& request) = 0;
+
+  // Direct uploads (see above). `size` is the object's declared size and `part_size` the size of
+  // every part but the last (the store may check parts against them); both come from the caller,
+  // which has checked them against the store's limits. Returns the store's upload id.
+  virtual Result<std::string> begin_upload(const std::string& key, const std::string& content_type,
+                                           std::uint64_t size, std::uint64_t part_size) = 0;
+  // kBadRequest when expires_in is outside 1 s - 7 days, the part number outside 1-10000 or the
+  // sha256 not 64 hex digits. No I/O on S3.
+  virtual Result<PresignedUrl> presign_upload_part(const PresignPartRequest& request) = 0;
+  // The parts stored so far, in part-number order. kNotFound when the upload is not open.
+  virtual Result<std::vector<UploadedPart>> list_upload_parts(const std::string& key,
+                                                              const std::string& upload_id) = 0;
+  // Makes `parts` (strictly ascending numbers) the object at `key`, replacing any object there,
+  // and closes the upload. kBadRequest when a listed part was not stored or has another ETag (the
+  // upload then stays open); kNotFound when the upload is not open (completed or aborted).
+  virtual Result<void> complete_upload(const std::string& key, const std::string& upload_id,
+                                       const std::vector<CompletedPartRef>& parts) = 0;
+  // Drops the upload and its parts. Succeeds when the upload is already gone too; an object
+  // already completed at `key` is not touched (remove() it).
+  virtual Result<void> abort_upload(const std::string& key, const std::string& upload_id) = 0;
+
   // A cheap round trip, for /readyz.
   virtual Result<void> check() = 0;
   // A short name for logs and /readyz ("fs", "s3").

@@ -1,10 +1,10 @@
 """The database under the black-box tests' servers, and a look inside it.
 
-COFFER_TEST_DATABASE picks it:
-- `sqlite` (the default): each server keeps the embedded default, a SQLite file in its data
+COFFER_TEST_DATABASE_URL picks it:
+- unset (the default): each server keeps the embedded default, a SQLite file in its data
   directory;
-- `pg`: each server gets a fresh schema of the PostgreSQL that ctest's pg_server fixture started
-  (COFFER_TEST_PG_URL), reached with `?options=-c search_path=<schema>`, so the server's migrations
+- a postgresql:// URL (ctest gives the pg_server fixture's test database): each server gets a
+  fresh schema of it, reached with `?options=-c search_path=<schema>`, so the server's migrations
   create their tables there and servers never see each other's rows. The schema is dropped when
   the server is closed.
 
@@ -16,17 +16,19 @@ import subprocess
 import urllib.parse
 import uuid
 
-KIND = os.environ.get("COFFER_TEST_DATABASE", "sqlite")
-if KIND not in ("sqlite", "pg"):
-    raise RuntimeError(f"COFFER_TEST_DATABASE={KIND!r}: expected sqlite or pg")
+DATABASE_URL = os.environ.get("COFFER_TEST_DATABASE_URL", "")
+KIND = "pg" if DATABASE_URL else "sqlite"
 PG_SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts/pg-test-server.sh")
 
 
 def pg_base_url():
-    url = os.environ.get("COFFER_TEST_PG_URL", "")
+    """The database fresh schemas are made in: COFFER_TEST_DATABASE_URL, or the pg_server
+    fixture's (COFFER_TEST_PG_URL) for tests that always need PostgreSQL."""
+    url = DATABASE_URL or os.environ.get("COFFER_TEST_PG_URL", "")
     if not url:
-        raise RuntimeError("COFFER_TEST_PG_URL is not set: run the PostgreSQL tests with ctest "
-                           "(label pg), whose pg_server fixture starts the server and sets it")
+        raise RuntimeError("neither COFFER_TEST_DATABASE_URL nor COFFER_TEST_PG_URL is set: run the "
+                           "PostgreSQL tests with ctest (label pg), whose pg_server fixture starts "
+                           "the server and sets them")
     return url
 
 

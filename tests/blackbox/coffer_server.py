@@ -6,12 +6,18 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 import requests
 
 from coffer_database import server_database
 
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
+# "s3": servers store their objects on the ctest fixture's Ceph RGW (COFFER_TEST_S3_ENDPOINT,
+# COFFER_TEST_S3_BUCKET and the AWS_* credentials), each under a fresh key prefix; else "fs".
+STORAGE = os.environ.get("COFFER_TEST_STORAGE", "fs")
+# COFFER_TEST_DATABASE_URL (a postgresql:// URL) puts each server's metadata in a fresh schema
+# of that database, dropped at close(); else each has its own SQLite file (coffer_database.py).
 
 
 def free_port():
@@ -32,8 +38,14 @@ class CofferServer:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
-        # SQLite in the data dir, or a fresh PostgreSQL schema (COFFER_TEST_DATABASE=pg).
+        # SQLite in the data dir, or a fresh schema of COFFER_TEST_DATABASE_URL (coffer_database.py).
         self.database = server_database(self.data_dir, self.extra_env)
+        self.storage = "fs"
+        if STORAGE == "s3" and "COFFER_STORAGE_URL" not in self.extra_env:
+            self.storage = "s3"
+            self.s3_endpoint = os.environ["COFFER_TEST_S3_ENDPOINT"]
+            self.s3_bucket = os.environ["COFFER_TEST_S3_BUCKET"]
+            self.s3_prefix = f"coffer-blackbox/{uuid.uuid4().hex}/"
 
     # -- process control -------------------------------------------------------------------
     def command(self, *args, env=None, check=True, input=None):
@@ -57,6 +69,10 @@ class CofferServer:
         if self.database.url:
             env["COFFER_DATABASE_URL"] = self.database.url
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
+        if self.storage == "s3":
+            env["COFFER_STORAGE_URL"] = f"s3://{self.s3_bucket}/{self.s3_prefix}"
+            env["AWS_ENDPOINT_URL_S3"] = self.s3_endpoint
+            env["COFFER_S3_PATH_STYLE"] = "true"
         env.update(self.extra_env)
         return env
 

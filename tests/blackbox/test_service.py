@@ -206,10 +206,22 @@ def test_openapi_document_is_served(server):
 def test_access_log_as_json(make_server):
     s = make_server(env={"COFFER_LOG_FORMAT": "json"}).start()
     s.get("/healthz", headers={"X-Request-Id": "trace-me"})
-    time.sleep(0.2)
-    lines = [json.loads(l) for l in s.read_log().splitlines() if l.startswith("{")]
-    access = [l for l in lines if l.get("type") == "access" and l.get("request_id") == "trace-me"]
+    access = []
+    deadline = time.time() + 5  # access lines are written in batches, within 100 ms
+    while not access and time.time() < deadline:
+        time.sleep(0.1)
+        lines = [json.loads(l) for l in s.read_log().splitlines() if l.startswith("{")]
+        access = [l for l in lines if l.get("type") == "access" and l.get("request_id") == "trace-me"]
     assert access and access[0]["status"] == 200 and access[0]["route"] == "GET /healthz"
+
+
+def test_access_lines_are_all_written_by_a_graceful_stop(make_server):
+    s = make_server().start()
+    for i in range(50):
+        s.get("/healthz", headers={"X-Request-Id": f"last-{i}"})
+    s.stop()
+    text = s.read_log()
+    assert all(f"last-{i}" in text for i in range(50))
 
 
 def test_sigterm_lets_a_slow_request_finish(server):

@@ -1570,6 +1570,27 @@ TEST_P(MetadataStoreContract, DeleteIntentSucceedsOnceThenNotFound) {
   EXPECT_THAT(*store_->referenced_keys({i.object_key}), IsEmpty());
 }
 
+// The collector aborts a direct upload's store upload before removing its object: a claimed
+// intent carries what that takes.
+TEST_P(MetadataStoreContract, AClaimedIntentCarriesItsKeyAndStoreUpload) {
+  auto t = make_tenant("acme");
+  UploadIntent i = intent(t.id, kT0);
+  i.kind = IntentKind::kPresigned;
+  i.user_id = t.admin_id;
+  i.path = "abandoned.bin";
+  i.size = 12345;
+  i.multipart_id = "2~mp-upload-id";
+  i.part_size = 5 << 20;
+  ASSERT_TRUE(ok(store_->create_intent(i)));
+  auto claimed = store_->claim_expired_intents(kT0 + seconds(1), kT0 + seconds(60), 10);
+  ASSERT_TRUE(ok(claimed));
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, i.id);
+  EXPECT_EQ(claimed->front().object_key, i.object_key);
+  EXPECT_EQ(claimed->front().kind, IntentKind::kPresigned);
+  EXPECT_EQ(claimed->front().multipart_id, "2~mp-upload-id");
+}
+
 TEST_P(MetadataStoreContract, ExpiredIntentsAreLeasedToOneCollectorAtATime) {
   auto t = make_tenant("acme");
   auto i1 = intent(t.id, kT0);

@@ -25,6 +25,10 @@ class ContractBackend {
  public:
   virtual ~ContractBackend() = default;
   virtual ObjectStore& store() = 0;
+  // Sends `body` to a presigned part URL as a client would, with the URL's headers; returns the
+  // ETag the store answered, or an error for the status it answered (400 kBadRequest, 403
+  // kForbidden, 404 kNotFound, 409 kConflict, anything else kInternal).
+  virtual Result<std::string> put_part(const PresignedUrl& url, std::string_view body) = 0;
 };
 
 struct ContractBackendFactory {
@@ -47,6 +51,7 @@ class ObjectStoreContract : public ::testing::TestWithParam<ContractBackendFacto
   void SetUp() override;
   void TearDown() override { backend_.reset(); }
   ObjectStore& store() { return backend_->store(); }
+  ContractBackend& backend() { return *backend_; }
 
  private:
   std::unique_ptr<ContractBackend> backend_;

@@ -1,9 +1,13 @@
 #include "s3_test_env.h"
 
+#include <strings.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/crypto.h"
@@ -68,7 +72,7 @@ S3Config virtual_hosted_config() {
 
 std::string fresh_key_prefix() { return "coffer-test/" + hex_encode(random_bytes(8)) + "/"; }
 
-S3Backend::S3Backend(S3Config config) {
+S3Backend::S3Backend(S3Config config) : ca_file_(config.ca_file) {
   store_ = std::make_unique<S3ObjectStore>(config,
                                            S3StorageUrl{s3_test_env().bucket, fresh_key_prefix()});
   auto reachable = store_->check();
@@ -91,6 +95,56 @@ S3Backend::~S3Backend() {
     for (const auto& o : page->objects) keys.push_back(o.key);
     if (!client.delete_objects(keys)) break;
   }
+}
+
+Result<std::string> S3Backend::put_part(const PresignedUrl& url, std::string_view body) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("coffer-s3-part-" + hex_encode(random_bytes(8)));
+  fs::create_directories(dir);
+  const fs::path body_file = dir / "body";
+  const fs::path head_file = dir / "headers";
+  {
+    std::ofstream out(body_file, std::ios::binary);
+    out.write(body.data(), static_cast<std::streamsize>(body.size()));
+  }
+  std::string command = "curl -sS -X PUT --data-binary @" + shell_quote(body_file.string()) +
+                        " -D " + shell_quote(head_file.string()) +
+                        " -o /dev/null -w '%{http_code}' -H 'Content-Type:'";
+  if (!ca_file_.empty()) command += " --cacert " + shell_quote(ca_file_);
+  for (const auto& [name, value] : url.headers) {
+    if (name == "Content-Length") continue;  // curl sets it from the body
+    command += " -H " + shell_quote(name + ": " + value);
+  }
+  command += " " + shell_quote(url.url);
+  auto r = run_command(command);
+  std::string headers;
+  {
+    std::ifstream in(head_file, std::ios::binary);
+    headers.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (r.status != 0) return Error::Internal("curl failed: " + std::to_string(r.status));
+  const int status = std::atoi(r.out.c_str());
+  switch (status) {
+    case 200: break;
+    case 400: return Error::BadRequest("400 from the store");
+    case 403: return Error::Forbidden("403 from the store");
+    case 404: return Error::NotFound("404 from the store");
+    case 409: return Error::Conflict("409 from the store");
+    default: return Error::Internal("status " + std::to_string(status) + " from the store");
+  }
+  // The ETag header, case-insensitively.
+  std::istringstream lines(headers);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > 5 && strncasecmp(line.c_str(), "etag:", 5) == 0) {
+      std::string value = line.substr(5);
+      while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+      return value;
+    }
+  }
+  return Error::Internal("200 without an ETag");
 }
 
 CommandResult run_command(const std::string& command) {

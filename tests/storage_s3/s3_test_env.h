@@ -35,10 +35,13 @@ class S3Backend final : public ContractBackend {
   explicit S3Backend(S3Config config = s3_test_config());
   ~S3Backend() override;
   ObjectStore& store() override { return *store_; }
+  // curl PUTs the body to the URL with the URL's headers (Content-Length from the body).
+  Result<std::string> put_part(const PresignedUrl& url, std::string_view body) override;
   S3ObjectStore& s3_store() { return *store_; }
 
  private:
   std::unique_ptr<S3ObjectStore> store_;
+  std::string ca_file_;  // for curl, as for the client
 };
 
 // A store whose client addresses the bucket virtual-hosted (test-bucket.localhost:<port>).

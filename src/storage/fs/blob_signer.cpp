@@ -12,7 +12,8 @@ namespace coffer::storage {
 
 namespace {
 
-constexpr std::string_view kCanonicalVersion = "COFFER-BLOB-V1\n";
+constexpr std::string_view kCanonicalVersion = "COFFER-BLOB-V2\n";
+constexpr std::uint64_t kMaxPartNumber = 10000;
 
 bool is_unreserved(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
@@ -94,31 +95,28 @@ BlobSigner::BlobSigner(std::string secret_key, std::string public_base_url)
 std::string BlobSigner::signature(std::string_view method, std::string_view key,
                                   std::string_view expires, std::string_view length,
                                   std::string_view sha256, std::string_view content_type,
-                                  std::string_view disposition) const {
+                                  std::string_view disposition, std::string_view upload_id,
+                                  std::string_view part) const {
   std::string canonical(kCanonicalVersion);
-  for (std::string_view field : {method, key, expires, length, sha256, content_type, disposition}) {
+  for (std::string_view field :
+       {method, key, expires, length, sha256, content_type, disposition, upload_id, part}) {
     append_field(canonical, field);
   }
   return hex_encode(hmac_sha256(secret_, canonical));
 }
 
-PresignedUrl BlobSigner::sign(const PresignRequest& request) const {
-  const bool put = request.method == PresignMethod::kPut;
-  const std::int64_t expires_s = to_unix_seconds(request.now) + request.expires_in.count();
+PresignedUrl BlobSigner::make_url(std::string_view method, std::string_view key,
+                                  std::int64_t expires_s, std::string_view length,
+                                  std::string_view sha, std::string_view content_type,
+                                  std::string_view disposition, std::string_view upload_id,
+                                  std::string_view part) const {
   const std::string expires = std::to_string(expires_s);
-  const std::string length =
-      put && request.content_length ? std::to_string(*request.content_length) : std::string();
-  const std::string sha = put ? lower(request.sha256) : std::string();
-  const std::string content_type = put ? request.content_type : std::string();
-  const std::string disposition = put ? std::string() : request.response_content_disposition;
-  const std::string_view method = method_name(request.method);
-
   PresignedUrl out;
   out.expires_at = from_unix_seconds(expires_s);
   std::string& url = out.url;
   url = base_url_;
   url.append(kBlobPathPrefix);
-  url.append(encode_blob_key(request.key));
+  url.append(encode_blob_key(key));
   auto add = [&url, first = true](std::string_view name, std::string_view value) mutable {
     url.push_back(first ? '?' : '&');
     first = false;
@@ -132,13 +130,34 @@ PresignedUrl BlobSigner::sign(const PresignRequest& request) const {
   if (!sha.empty()) add(kBlobSha256Param, sha);
   if (!content_type.empty()) add(kBlobContentTypeParam, content_type);
   if (!disposition.empty()) add(kBlobDispositionParam, disposition);
-  add(kBlobSignatureParam,
-      signature(method, request.key, expires, length, sha, content_type, disposition));
+  if (!upload_id.empty()) add(kBlobUploadIdParam, upload_id);
+  if (!part.empty()) add(kBlobPartParam, part);
+  add(kBlobSignatureParam, signature(method, key, expires, length, sha, content_type, disposition,
+                                     upload_id, part));
 
-  if (!length.empty()) out.headers["Content-Length"] = length;
-  if (!content_type.empty()) out.headers["Content-Type"] = content_type;
-  if (!sha.empty()) out.headers[std::string(kChecksumHeader)] = sha;
+  if (!length.empty()) out.headers["Content-Length"] = std::string(length);
+  if (!content_type.empty()) out.headers["Content-Type"] = std::string(content_type);
+  if (!sha.empty()) out.headers[std::string(kChecksumHeader)] = std::string(sha);
   return out;
+}
+
+PresignedUrl BlobSigner::sign(const PresignRequest& request) const {
+  const bool put = request.method == PresignMethod::kPut;
+  const std::int64_t expires_s = to_unix_seconds(request.now) + request.expires_in.count();
+  const std::string length =
+      put && request.content_length ? std::to_string(*request.content_length) : std::string();
+  const std::string sha = put ? lower(request.sha256) : std::string();
+  const std::string content_type = put ? request.content_type : std::string();
+  const std::string disposition = put ? std::string() : request.response_content_disposition;
+  return make_url(method_name(request.method), request.key, expires_s, length, sha, content_type,
+                  disposition, "", "");
+}
+
+PresignedUrl BlobSigner::sign_part(const PresignPartRequest& request) const {
+  const std::int64_t expires_s = to_unix_seconds(request.now) + request.expires_in.count();
+  return make_url("PUT", request.key, expires_s, std::to_string(request.size),
+                  lower(request.sha256), "", "", request.upload_id,
+                  std::to_string(request.part_number));
 }
 
 Result<BlobGrant> BlobSigner::verify(std::string_view method, std::string_view key,
@@ -146,7 +165,8 @@ Result<BlobGrant> BlobSigner::verify(std::string_view method, std::string_view k
                                      SystemTime now) const {
   static constexpr std::string_view kKnown[] = {
       kBlobMethodParam,      kBlobExpiresParam,     kBlobLengthParam,    kBlobSha256Param,
-      kBlobContentTypeParam, kBlobDispositionParam, kBlobSignatureParam,
+      kBlobContentTypeParam, kBlobDispositionParam, kBlobUploadIdParam, kBlobPartParam,
+      kBlobSignatureParam,
   };
   for (const auto& [name, value] : query) {
     if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown)) {
@@ -163,6 +183,8 @@ Result<BlobGrant> BlobSigner::verify(std::string_view method, std::string_view k
   const std::string_view sha = param(kBlobSha256Param);
   const std::string_view content_type = param(kBlobContentTypeParam);
   const std::string_view disposition = param(kBlobDispositionParam);
+  const std::string_view upload_id = param(kBlobUploadIdParam);
+  const std::string_view part = param(kBlobPartParam);
   const std::string_view given_signature = param(kBlobSignatureParam);
 
   if (signed_method != "GET" && signed_method != "PUT") {
@@ -178,10 +200,18 @@ Result<BlobGrant> BlobSigner::verify(std::string_view method, std::string_view k
     if (!content_length) return Error::Forbidden("invalid blob URL");
   }
   if (!sha.empty() && !is_lower_hex64(sha)) return Error::Forbidden("invalid blob URL");
+  std::optional<std::uint64_t> part_number;
+  if (!upload_id.empty() || !part.empty()) {
+    part_number = parse_decimal(part);
+    if (upload_id.empty() || !part_number || *part_number < 1 || *part_number > kMaxPartNumber ||
+        signed_method != "PUT" || !content_length) {
+      return Error::Forbidden("invalid blob URL");
+    }
+  }
   if (!is_lower_hex64(given_signature)) return Error::Forbidden("invalid blob URL");
 
-  const std::string expected =
-      signature(signed_method, key, expires, length, sha, content_type, disposition);
+  const std::string expected = signature(signed_method, key, expires, length, sha, content_type,
+                                         disposition, upload_id, part);
   if (!constant_time_equal(expected, given_signature)) {
     return Error::Forbidden("invalid blob URL signature");
   }
@@ -197,6 +227,8 @@ Result<BlobGrant> BlobSigner::verify(std::string_view method, std::string_view k
   grant.sha256 = std::string(sha);
   grant.content_type = std::string(content_type);
   grant.response_content_disposition = std::string(disposition);
+  grant.upload_id = std::string(upload_id);
+  grant.part_number = part_number ? static_cast<int>(*part_number) : 0;
   return grant;
 }
 

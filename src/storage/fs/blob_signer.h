@@ -6,13 +6,17 @@
 //
 //   <base>/blob/<key, percent-encoded, '/' kept>?method=GET|PUT&expires=<unix seconds>
 //       [&length=<decimal>][&sha256=<64 lower-case hex>][&content_type=<...>]
-//       [&disposition=<...>]&signature=<64 lower-case hex>
+//       [&disposition=<...>][&upload_id=<...>&part=<1-10000>]&signature=<64 lower-case hex>
 //
-// `signature` is hex(HMAC-SHA256(secret, canonical)), where canonical is "COFFER-BLOB-V1\n"
-// followed by method, key (decoded), expires, length, sha256, content_type and disposition, each
-// written as "<byte length>:<value>\n" ("" for an absent one), so that no two sets of values share
-// a canonical string. The /blob route decodes the path after "/blob/" into the key and the query
-// into a map (refusing repeated parameters), and passes both to verify().
+// `signature` is hex(HMAC-SHA256(secret, canonical)), where canonical is "COFFER-BLOB-V2\n"
+// followed by method, key (decoded), expires, length, sha256, content_type, disposition,
+// upload_id and part, each written as "<byte length>:<value>\n" ("" for an absent one), so that
+// no two sets of values share a canonical string. The /blob route decodes the path after "/blob/"
+// into the key and the query into a map (refusing repeated parameters), and passes both to
+// verify().
+//
+// A part URL (upload_id and part set; always PUT, always with a length) writes one part of a
+// direct upload (FsObjectStore::write_part), never an object: only complete_upload makes an object.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +41,8 @@ inline constexpr std::string_view kBlobLengthParam = "length";
 inline constexpr std::string_view kBlobSha256Param = "sha256";
 inline constexpr std::string_view kBlobContentTypeParam = "content_type";
 inline constexpr std::string_view kBlobDispositionParam = "disposition";
+inline constexpr std::string_view kBlobUploadIdParam = "upload_id";
+inline constexpr std::string_view kBlobPartParam = "part";
 inline constexpr std::string_view kBlobSignatureParam = "signature";
 
 // The header that carries a bound SHA-256 (hex) on a presigned PUT, as on POST /api/v1/files.
@@ -54,6 +60,9 @@ struct BlobGrant {
   std::string sha256;  // lower-case hex, "" when not bound
   std::string content_type;
   std::string response_content_disposition;
+  // A part URL: the direct upload and the part (1-10000) it may write; "" and 0 otherwise.
+  std::string upload_id;
+  int part_number = 0;
 };
 
 // Signs and verifies blob URLs. Pure: no I/O, time comes in as a value. Thread-safe (const).
@@ -72,11 +81,16 @@ class BlobSigner {
   // Content-Length, Content-Type and X-Checksum-Sha256 for those bound. For a GET,
   // response_content_disposition is bound. The caller has checked the key and the expiry range.
   PresignedUrl sign(const PresignRequest& request) const;
+  // The URL of one part of a direct upload: PUT, binding key, upload id, part number, the part's
+  // length and, when given, its sha256; `headers` lists Content-Length and X-Checksum-Sha256 (for
+  // a bound sha256). The caller has checked the key, the part number and the expiry range.
+  PresignedUrl sign_part(const PresignPartRequest& request) const;
 
   // Checks a blob request: `method` the HTTP method ("GET", "PUT"), `key` the decoded key from the
   // path, `query` the decoded query parameters. Error::Forbidden when a parameter is missing,
   // unknown or malformed, the method differs from the signed one, the signature does not match
-  // (compared in constant time), or `now` is at or past the expiry.
+  // (compared in constant time), or `now` is at or past the expiry. A part URL is refused unless
+  // it is a PUT with a length and a part number in 1-10000.
   Result<BlobGrant> verify(std::string_view method, std::string_view key,
                            const std::map<std::string, std::string>& query, SystemTime now) const;
 
@@ -85,7 +99,12 @@ class BlobSigner {
  private:
   std::string signature(std::string_view method, std::string_view key, std::string_view expires,
                         std::string_view length, std::string_view sha256,
-                        std::string_view content_type, std::string_view disposition) const;
+                        std::string_view content_type, std::string_view disposition,
+                        std::string_view upload_id, std::string_view part) const;
+  PresignedUrl make_url(std::string_view method, std::string_view key, std::int64_t expires_s,
+                        std::string_view length, std::string_view sha256,
+                        std::string_view content_type, std::string_view disposition,
+                        std::string_view upload_id, std::string_view part) const;
 
   std::string secret_;
   std::string base_url_;

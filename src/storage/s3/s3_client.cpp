@@ -1151,13 +1151,20 @@ Result<PresignedRequest> S3Client::presign_put(const std::string& key,
 
 Result<PresignedRequest> S3Client::presign_upload_part(
     const std::string& key, const std::string& upload_id, int part_number,
-    const PresignOptions& options, std::optional<std::uint64_t> content_length) {
+    const PresignOptions& options, std::optional<std::uint64_t> content_length,
+    const std::string& sha256) {
   if (part_number < 1 || part_number > kMaxParts) return Error::BadRequest("bad part number");
   Headers bound;
   if (content_length) bound.emplace_back("Content-Length", std::to_string(*content_length));
+  std::string payload_hash(kUnsignedPayload);
+  if (!sha256.empty()) {
+    if (!is_sha256_hex(sha256)) return Error::BadRequest("sha256 must be 64 hex digits");
+    payload_hash = lower_hex_or_empty(sha256);  // as for presign_put
+    bound.emplace_back("x-amz-content-sha256", payload_hash);
+  }
   QueryParams query = {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}};
   return presign_request(*impl_, "PUT", impl_->address.object_path(key), std::move(query),
-                         std::move(bound), std::string(kUnsignedPayload), options, impl_->keys);
+                         std::move(bound), std::move(payload_hash), options, impl_->keys);
 }
 
 }  // namespace coffer::s3

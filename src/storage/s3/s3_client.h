@@ -196,10 +196,12 @@ class S3Client {
                                        std::optional<std::uint64_t> content_length,
                                        const std::string& content_type,
                                        const std::string& sha256 = {});
-  // UploadPart of an upload created with create_multipart_upload; binds Content-Length when given.
+  // UploadPart of an upload created with create_multipart_upload; binds Content-Length when given
+  // and, with a `sha256` (hex), x-amz-content-sha256, which S3 checks against the part's bytes.
   Result<PresignedRequest> presign_upload_part(const std::string& key, const std::string& upload_id,
                                                int part_number, const PresignOptions& options,
-                                               std::optional<std::uint64_t> content_length);
+                                               std::optional<std::uint64_t> content_length,
+                                               const std::string& sha256 = {});
 
   struct Impl;
 

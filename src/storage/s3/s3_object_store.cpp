@@ -224,6 +224,73 @@ Result<PresignedUrl> S3ObjectStore::presign(const PresignRequest& request) {
   return out;
 }
 
+Result<std::string> S3ObjectStore::begin_upload(const std::string& key,
+                                                const std::string& content_type,
+                                                std::uint64_t /*size*/,
+                                                std::uint64_t /*part_size*/) {
+  COFFER_TRY(std::string full, object_key(key));
+  s3::PutObjectOptions options;
+  options.content_type = content_type;
+  return client_.create_multipart_upload(full, options);
+}
+
+Result<PresignedUrl> S3ObjectStore::presign_upload_part(const PresignPartRequest& request) {
+  COFFER_TRY(std::string full, object_key(request.key));
+  if (request.expires_in < std::chrono::seconds(1) || request.expires_in > kMaxPresignExpiry) {
+    return Error::BadRequest("expires_in must be between 1 second and 7 days");
+  }
+  if (request.upload_id.empty()) return Error::Internal("s3: presign a part without an upload id");
+  s3::PresignOptions options{request.now, request.expires_in};
+  COFFER_TRY(s3::PresignedRequest signed_request,
+             client_.presign_upload_part(full, request.upload_id, request.part_number, options,
+                                         request.size, request.sha256));
+  PresignedUrl out;
+  out.url = std::move(signed_request.url);
+  out.headers = std::move(signed_request.headers);
+  out.expires_at = signed_request.expires_at;
+  return out;
+}
+
+Result<std::vector<UploadedPart>> S3ObjectStore::list_upload_parts(const std::string& key,
+                                                                   const std::string& upload_id) {
+  COFFER_TRY(std::string full, object_key(key));
+  COFFER_TRY(auto listed, client_.list_parts(full, upload_id));
+  std::vector<UploadedPart> parts;
+  parts.reserve(listed.size());
+  for (auto& p : listed) parts.push_back({p.part_number, std::move(p.etag), p.size});
+  return parts;
+}
+
+Result<void> S3ObjectStore::complete_upload(const std::string& key, const std::string& upload_id,
+                                            const std::vector<CompletedPartRef>& parts) {
+  COFFER_TRY(std::string full, object_key(key));
+  if (parts.empty()) return Error::BadRequest("an upload is completed with at least one part");
+  std::vector<s3::CompletedPart> completed;
+  completed.reserve(parts.size());
+  for (const auto& p : parts) {
+    if (!completed.empty() && p.number <= completed.back().part_number) {
+      return Error::BadRequest("parts must be listed in ascending order");
+    }
+    completed.push_back({p.number, p.etag});
+  }
+  auto done = client_.complete_multipart_upload(full, upload_id, completed);
+  if (!done) {
+    const ErrorCode code = done.error().code;
+    if (code == ErrorCode::kBadRequest || code == ErrorCode::kNotFound) return done.error();
+    // RGW answers the completion of an aborted upload with 500 InternalError ("multipart
+    // completion is already in progress"), not 404 NoSuchUpload: ask whether it is still there.
+    auto parts = client_.list_parts(full, upload_id);
+    if (!parts && parts.error().code == ErrorCode::kNotFound) return parts.error();
+    return done.error();
+  }
+  return Ok();
+}
+
+Result<void> S3ObjectStore::abort_upload(const std::string& key, const std::string& upload_id) {
+  COFFER_TRY(std::string full, object_key(key));
+  return client_.abort_multipart_upload(full, upload_id);
+}
+
 Result<void> S3ObjectStore::check() { return client_.head_bucket(); }
 
 Result<int> S3ObjectStore::abort_stale_uploads(SystemTime older_than) {

@@ -69,12 +69,27 @@ class S3ObjectStore final : public ObjectStore {
   // GET may carry response-content-disposition. kBadRequest when expires_in is outside
   // 1 s - 7 days or sha256 is not 64 hex digits.
   Result<PresignedUrl> presign(const PresignRequest& request) override;
+  // Direct uploads are S3 multipart uploads of <key prefix>key, every one of them (even a single
+  // small part): the part URLs are presigned UploadPart requests binding Content-Length and, with
+  // a sha256, x-amz-content-sha256. After CompleteMultipartUpload or AbortMultipartUpload the
+  // upload id is gone, so S3 answers its URLs 404 NoSuchUpload: they cannot change the object.
+  // Completing a completed upload again may succeed (S3 remembers it a while) without changing
+  // the object.
+  Result<std::string> begin_upload(const std::string& key, const std::string& content_type,
+                                   std::uint64_t size, std::uint64_t part_size) override;
+  Result<PresignedUrl> presign_upload_part(const PresignPartRequest& request) override;
+  Result<std::vector<UploadedPart>> list_upload_parts(const std::string& key,
+                                                      const std::string& upload_id) override;
+  Result<void> complete_upload(const std::string& key, const std::string& upload_id,
+                               const std::vector<CompletedPartRef>& parts) override;
+  Result<void> abort_upload(const std::string& key, const std::string& upload_id) override;
   // HEAD on the bucket.
   Result<void> check() override;
   std::string_view kind() const override { return "s3"; }
 
   // Aborts the multipart uploads under the key prefix begun before `older_than` (left by puts
-  // whose abort failed); returns how many.
+  // whose abort failed); returns how many. Direct uploads are multipart uploads too: an
+  // `older_than` later than now minus the longest direct upload's life would abort live ones.
   Result<int> abort_stale_uploads(SystemTime older_than);
 
   const std::string& key_prefix() const { return location_.key_prefix; }

@@ -56,8 +56,8 @@ TEST(BlobSigner, PutUrlHasTheDocumentedShape) {
   auto url = signer.sign(put_request("t1/a b+c"));
   const std::string sha = sha256_hex("hello");
   // The canonical string, written out: this pins the signed format.
-  const std::string canonical = "COFFER-BLOB-V1\n3:PUT\n8:t1/a b+c\n10:1767226500\n1:5\n64:" + sha +
-                                "\n25:text/plain; charset=utf-8\n0:\n";
+  const std::string canonical = "COFFER-BLOB-V2\n3:PUT\n8:t1/a b+c\n10:1767226500\n1:5\n64:" + sha +
+                                "\n25:text/plain; charset=utf-8\n0:\n0:\n0:\n";
   const std::string sig = hex_encode(hmac_sha256(kSecret, canonical));
   EXPECT_EQ(
       url.url,
@@ -155,19 +155,25 @@ struct Tamper {
       apply;
 };
 
-class BlobSignerTampering : public ::testing::TestWithParam<Tamper> {};
-
-TEST_P(BlobSignerTampering, IsRefused) {
-  BlobSigner signer(kSecret, "http://localhost:8080");
-  auto parsed = parse(signer.sign(put_request("t1/obj")).url);
+// `url`, a PUT of key "t1/obj" that verifies as it is, is refused with 403 once `tamper` changed it.
+void expect_refused_once_tampered(const BlobSigner& signer, const std::string& url,
+                                  const Tamper& tamper) {
+  auto parsed = parse(url);
   std::string method = "PUT";
   std::string key = "t1/obj";
   SystemTime now = kNow;
   ASSERT_TRUE(signer.verify(method, key, parsed.query, now).has_value());
-  GetParam().apply(method, key, parsed.query, now);
+  tamper.apply(method, key, parsed.query, now);
   auto r = signer.verify(method, key, parsed.query, now);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kForbidden);
+}
+
+class BlobSignerTampering : public ::testing::TestWithParam<Tamper> {};
+
+TEST_P(BlobSignerTampering, IsRefused) {
+  BlobSigner signer(kSecret, "http://localhost:8080");
+  expect_refused_once_tampered(signer, signer.sign(put_request("t1/obj")).url, GetParam());
 }
 
 using Q = std::map<std::string, std::string>;
@@ -210,6 +216,107 @@ INSTANTIATE_TEST_SUITE_P(
                [](auto&, auto&, Q& q, auto&) { q["signature"].pop_back(); }},
         Tamper{"HeadMethod", [](auto& m, auto&, auto&, auto&) { m = "HEAD"; }}),
     [](const ::testing::TestParamInfo<Tamper>& info) { return info.param.name; });
+
+// ---- part URLs of direct uploads ----------------------------------------------------------------
+
+PresignPartRequest part_request(int number = 2, std::string sha = "") {
+  PresignPartRequest r;
+  r.key = "t1/obj";
+  r.upload_id = "0123456789abcdef0123456789abcdef";
+  r.part_number = number;
+  r.size = 5;
+  r.sha256 = std::move(sha);
+  r.expires_in = 900s;
+  r.now = kNow;
+  return r;
+}
+
+TEST(BlobSigner, PartUrlHasTheDocumentedShape) {
+  BlobSigner signer(kSecret, "http://127.0.0.1:8080");
+  auto url = signer.sign_part(part_request(2));
+  const std::string canonical =
+      "COFFER-BLOB-V2\n3:PUT\n6:t1/obj\n10:1767226500\n1:5\n0:\n0:\n0:\n"
+      "32:0123456789abcdef0123456789abcdef\n1:2\n";
+  const std::string sig = hex_encode(hmac_sha256(kSecret, canonical));
+  EXPECT_EQ(url.url,
+            "http://127.0.0.1:8080/blob/t1/obj?method=PUT&expires=1767226500&length=5"
+            "&upload_id=0123456789abcdef0123456789abcdef&part=2&signature=" +
+                sig);
+  EXPECT_EQ(url.headers, (std::map<std::string, std::string>{{"Content-Length", "5"}}));
+  auto grant = signer.verify("PUT", "t1/obj", parse(url.url).query, kNow);
+  ASSERT_TRUE(grant.has_value()) << grant.error().message;
+  EXPECT_EQ(grant->upload_id, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(grant->part_number, 2);
+  EXPECT_EQ(grant->content_length, 5u);
+  EXPECT_EQ(grant->sha256, "");
+}
+
+TEST(BlobSigner, PartUrlBindsAChecksumAndAZeroLength) {
+  BlobSigner signer(kSecret, "http://127.0.0.1:8080");
+  auto request = part_request(1, sha256_hex(""));
+  request.size = 0;
+  auto url = signer.sign_part(request);
+  EXPECT_EQ(url.headers, (std::map<std::string, std::string>{
+                             {"Content-Length", "0"}, {"X-Checksum-Sha256", sha256_hex("")}}));
+  auto grant = signer.verify("PUT", "t1/obj", parse(url.url).query, kNow);
+  ASSERT_TRUE(grant.has_value()) << grant.error().message;
+  EXPECT_EQ(grant->content_length, 0u);
+  EXPECT_EQ(grant->sha256, sha256_hex(""));
+  EXPECT_EQ(grant->part_number, 1);
+}
+
+TEST(BlobSigner, ObjectUrlsCarryNoUpload) {
+  BlobSigner signer(kSecret, "http://localhost:8080");
+  auto grant = signer.verify("PUT", "t/k", parse(signer.sign(put_request("t/k")).url).query, kNow);
+  ASSERT_TRUE(grant.has_value());
+  EXPECT_EQ(grant->upload_id, "");
+  EXPECT_EQ(grant->part_number, 0);
+}
+
+class BlobSignerPartTampering : public ::testing::TestWithParam<Tamper> {};
+
+TEST_P(BlobSignerPartTampering, IsRefused) {
+  BlobSigner signer(kSecret, "http://localhost:8080");
+  expect_refused_once_tampered(signer, signer.sign_part(part_request(2, sha256_hex("hello"))).url,
+                               GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BlobSignerPartTampering,
+    ::testing::Values(
+        Tamper{"OtherKey", [](auto&, auto& k, auto&, auto&) { k = "t1/obj2"; }},
+        Tamper{"OtherUpload",
+               [](auto&, auto&, Q& q, auto&) { q["upload_id"] = "0123456789abcdef0123456789abcdee"; }},
+        Tamper{"OtherPart", [](auto&, auto&, Q& q, auto&) { q["part"] = "3"; }},
+        Tamper{"PaddedPart", [](auto&, auto&, Q& q, auto&) { q["part"] = "02"; }},
+        Tamper{"PartZero", [](auto&, auto&, Q& q, auto&) { q["part"] = "0"; }},
+        Tamper{"PartPastTheLimit", [](auto&, auto&, Q& q, auto&) { q["part"] = "10001"; }},
+        Tamper{"NoPart", [](auto&, auto&, Q& q, auto&) { q.erase("part"); }},
+        Tamper{"NoUpload", [](auto&, auto&, Q& q, auto&) { q.erase("upload_id"); }},
+        // Without both, what is left must not pass as a URL for the whole object.
+        Tamper{"NoUploadNorPart",
+               [](auto&, auto&, Q& q, auto&) {
+                 q.erase("upload_id");
+                 q.erase("part");
+               }},
+        Tamper{"LongerLength", [](auto&, auto&, Q& q, auto&) { q["length"] = "6"; }},
+        Tamper{"NoLength", [](auto&, auto&, Q& q, auto&) { q.erase("length"); }},
+        Tamper{"NoSha", [](auto&, auto&, Q& q, auto&) { q.erase("sha256"); }},
+        Tamper{"AsGet",
+               [](auto& m, auto&, Q& q, auto&) {
+                 m = "GET";
+                 q["method"] = "GET";
+               }},
+        Tamper{"Expired", [](auto&, auto&, auto&, SystemTime& n) { n = kNow + 900s; }}),
+    [](const ::testing::TestParamInfo<Tamper>& info) { return info.param.name; });
+
+TEST(BlobSigner, AnObjectUrlCannotBeTurnedIntoAPartUrl) {
+  BlobSigner signer(kSecret, "http://localhost:8080");
+  auto parsed = parse(signer.sign(put_request("t1/obj")).url);
+  parsed.query["upload_id"] = "0123456789abcdef0123456789abcdef";
+  parsed.query["part"] = "1";
+  EXPECT_EQ(signer.verify("PUT", "t1/obj", parsed.query, kNow).error().code, ErrorCode::kForbidden);
+}
 
 TEST(BlobSigner, UrlsOfAnotherKeyAreRefused) {
   BlobSigner ours(kSecret, "http://localhost:8080");

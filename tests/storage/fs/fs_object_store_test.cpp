@@ -14,12 +14,23 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
+#include <atomic>
 
 #include "core/crypto.h"
 #include "storage/object_store_contract.h"
 
 namespace coffer::storage {
 namespace {
+
+// The value of `r`, or `fallback` when it holds an error (boost::system::result has no value_or).
+template <class T, class U>
+T value_or(const Result<T>& r, U&& fallback) {
+  return r ? *r : T(std::forward<U>(fallback));
+}
+
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -52,6 +63,9 @@ class FsBackend final : public ContractBackend {
  public:
   FsBackend() : store_(dir_.path() / "root", BlobSigner(kSecret, std::string(kBase))) {}
   ObjectStore& store() override { return store_; }
+  // What the /blob route does with a PUT (service::Blobs::put_part): verify, check the signed
+  // headers (Content-Length is the body's, as a client sends it), write the part.
+  Result<std::string> put_part(const PresignedUrl& url, std::string_view body) override;
 
  private:
   TempDir dir_;
@@ -140,7 +154,7 @@ TEST_F(FsObjectStoreTest, KeysEscapingTheRootAreRefused) {
   }
   EXPECT_EQ(read_file(base_.path() / "victim"), "precious");
   EXPECT_EQ(tree(base_.path()),
-            (std::vector<std::string>{"root", "root/objects", "root/tmp", "victim"}));
+            (std::vector<std::string>{"root", "root/objects", "root/tmp", "root/uploads", "victim"}));
 }
 
 TEST_F(FsObjectStoreTest, SymlinkedDirectoryInsideTheRootIsNotFollowed) {
@@ -391,6 +405,18 @@ BlobRequest parse_blob_url(const std::string& url) {
   return out;
 }
 
+Result<std::string> FsBackend::put_part(const PresignedUrl& url, std::string_view body) {
+  const BlobSigner signer(kSecret, std::string(kBase));
+  BlobRequest request = parse_blob_url(url.url);
+  COFFER_TRY(BlobGrant grant, signer.verify("PUT", request.key, request.query,
+                                            std::chrono::system_clock::now()));
+  if (grant.upload_id.empty() || grant.content_length != body.size()) {
+    return Error::Forbidden("refused");
+  }
+  StringSource source(body);
+  return store_.write_part(grant, source);
+}
+
 TEST_F(FsObjectStoreTest, PresignedUrlsVerifyWithTheBlobSigner) {
   const BlobSigner signer(kSecret, std::string(kBase));
   const SystemTime now = std::chrono::system_clock::now();
@@ -463,6 +489,176 @@ TEST_F(FsObjectStoreTest, PresignRefusesOutOfRangeExpiryAndBadChecksums) {
   r.method = PresignMethod::kPut;
   r.sha256 = "abc";
   EXPECT_EQ(store_.presign(r).error().code, ErrorCode::kBadRequest);
+}
+
+// --- direct uploads: what only the local directory shows ------------------------------------
+
+// Delivers `first`, then blocks until released, then delivers `rest`.
+class GatedSource final : public ByteSource {
+ public:
+  GatedSource(std::string first, std::string rest) : first_(std::move(first)), rest_(std::move(rest)) {}
+  Result<std::size_t> read(std::span<char> out) override {
+    std::string* from = &first_;
+    if (first_.empty()) {
+      std::unique_lock lock(mu_);
+      reached_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+      from = &rest_;
+    }
+    const std::size_t n = std::min(out.size(), from->size());
+    std::copy_n(from->data(), n, out.data());
+    from->erase(0, n);
+    return n;
+  }
+  void wait_until_blocked() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return reached_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::string first_, rest_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool reached_ = false;
+  bool released_ = false;
+};
+
+class FsDirectUploadTest : public FsObjectStoreTest {
+ protected:
+  std::string begin(const std::string& key, std::uint64_t size, std::uint64_t part_size) {
+    auto id = store_.begin_upload(key, "text/plain", size, part_size);
+    EXPECT_TRUE(id.has_value()) << id.error().detail;
+    return value_or(id, "");
+  }
+  BlobGrant grant(const std::string& key, const std::string& id, int n, std::uint64_t length,
+                  std::string sha256 = "") {
+    PresignPartRequest r;
+    r.key = key;
+    r.upload_id = id;
+    r.part_number = n;
+    r.size = length;
+    r.sha256 = std::move(sha256);
+    r.now = std::chrono::system_clock::now();
+    auto url = store_.presign_upload_part(r);
+    EXPECT_TRUE(url.has_value());
+    BlobRequest req = parse_blob_url(url->url);
+    auto g = BlobSigner(kSecret, std::string(kBase)).verify("PUT", req.key, req.query, r.now);
+    EXPECT_TRUE(g.has_value());
+    return value_or(g, BlobGrant{});
+  }
+  Result<std::string> write(const BlobGrant& g, std::string_view data) {
+    StringSource source(data);
+    return store_.write_part(g, source);
+  }
+  fs::path uploads() const { return root_ / "uploads"; }
+};
+
+TEST_F(FsDirectUploadTest, AnUploadIsADirectoryUntilCompleteRenamesItsDataIntoPlace) {
+  const std::string data = "hello, direct world";
+  const std::string id = begin("t1/direct", data.size(), data.size());
+  EXPECT_EQ(tree(uploads()), (std::vector<std::string>{id, id + "/data", id + "/info"}));
+  EXPECT_EQ(fs::file_size(uploads() / id / "data"), data.size());  // sparse, full size
+  auto etag = write(grant("t1/direct", id, 1, data.size()), data);
+  ASSERT_TRUE(etag.has_value()) << etag.error().detail;
+  EXPECT_EQ(*etag, "\"" + sha256_hex(data) + "\"");
+  EXPECT_TRUE(fs::exists(uploads() / id / "part-1"));
+  ASSERT_TRUE(store_.complete_upload("t1/direct", id, {{1, *etag}}).has_value());
+  EXPECT_TRUE(tree(uploads()).empty());
+  EXPECT_EQ(read_file(objects() / "t1" / "direct"), data);
+  struct stat st {};
+  ASSERT_EQ(::stat((objects() / "t1" / "direct").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsDirectUploadTest, CompleteWaitsForAPartBeingWrittenAndNeverSeesHalfOfIt) {
+  const std::string part1(5 << 20, 'a');
+  const std::string part2 = std::string(1000, 'b') + std::string(1000, 'c');
+  const std::string id = begin("t1/racing", part1.size() + part2.size(), part1.size());
+  auto etag1 = write(grant("t1/racing", id, 1, part1.size()), part1);
+  ASSERT_TRUE(etag1.has_value());
+  GatedSource gated(part2.substr(0, 1000), part2.substr(1000));
+  const BlobGrant g2 = grant("t1/racing", id, 2, part2.size());
+  std::optional<Result<std::string>> etag2;
+  std::thread writer([&] { etag2 = store_.write_part(g2, gated); });
+  gated.wait_until_blocked();
+
+  // Another write of the same part meanwhile is refused, not interleaved.
+  EXPECT_EQ(write(g2, std::string(2000, 'x')).error().code, ErrorCode::kConflict);
+
+  std::atomic<bool> completed = false;
+  Result<void> done = Ok();
+  std::thread completer([&] {
+    // The part's ETag is the SHA-256 of its bytes: known before they arrive.
+    done = store_.complete_upload("t1/racing", id,
+                                  {{1, *etag1}, {2, "\"" + sha256_hex(part2) + "\""}});
+    completed = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(completed.load()) << "complete did not wait for the part being written";
+  gated.release();
+  writer.join();
+  completer.join();
+  ASSERT_TRUE(etag2.has_value() && etag2->has_value());
+  ASSERT_TRUE(done.has_value()) << done.error().detail;
+  EXPECT_EQ(read_file(objects() / "t1" / "racing"), part1 + part2);
+
+  // A write that starts after complete finds no open upload.
+  EXPECT_EQ(write(g2, std::string(2000, 'x')).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(read_file(objects() / "t1" / "racing"), part1 + part2);
+}
+
+TEST_F(FsDirectUploadTest, AFailedPartWriteLeavesThePartMissing) {
+  const std::string data(100, 'd');
+  const std::string id = begin("t1/failed", data.size(), data.size());
+  auto g = grant("t1/failed", id, 1, data.size(), sha256_hex(data));
+  auto good = write(g, data);
+  ASSERT_TRUE(good.has_value());
+  // The same URL again with other bytes: refused, and the part is no longer there.
+  EXPECT_EQ(write(g, std::string(100, 'e')).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(write(g, std::string(99, 'd')).error().code, ErrorCode::kBadRequest);
+  EXPECT_TRUE(store_.list_upload_parts("t1/failed", id)->empty());
+  auto refused = store_.complete_upload("t1/failed", id, {{1, *good}});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kBadRequest);
+  ASSERT_TRUE(write(g, data).has_value());
+  EXPECT_TRUE(store_.complete_upload("t1/failed", id, {{1, *good}}).has_value());
+}
+
+TEST_F(FsDirectUploadTest, GrantsAreCheckedAgainstTheUpload) {
+  const std::string id = begin("t1/checked", 10, 10);
+  // A grant for another key, an unknown upload, or a part the upload does not have.
+  EXPECT_EQ(write(grant("t1/other", id, 1, 10), "0123456789").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(write(grant("t1/checked", std::string(32, 'f'), 1, 10), "0123456789").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(write(grant("t1/checked", id, 2, 10), "0123456789").error().code,
+            ErrorCode::kBadRequest);
+  EXPECT_EQ(write(grant("t1/checked", id, 1, 9), "012345678").error().code,
+            ErrorCode::kBadRequest);
+  BlobGrant get;
+  get.key = "t1/checked";
+  EXPECT_EQ(write(get, "").error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(store_.begin_upload("t1/big", "", 10001, 1).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(store_.begin_upload("../escape", "", 1, 1).error().code, ErrorCode::kInternal);
+  EXPECT_EQ(store_.list_upload_parts("t1/checked", "../../objects").error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_F(FsDirectUploadTest, ClosedUploadDirectoriesLeftByACrashAreSwept) {
+  const std::string id = begin("t1/swept", 10, 10);
+  fs::remove(uploads() / id / "data");  // as if complete's rename happened, then a crash
+  const std::string open_id = begin("t1/open", 10, 10);
+  const auto old = fs::file_time_type::clock::now() - 2h;
+  fs::last_write_time(uploads() / id, old);
+  fs::last_write_time(uploads() / open_id, old);  // old, but open: kept
+  EXPECT_EQ(value_or(store_.sweep_temp(1h), -1), 1);
+  EXPECT_EQ(tree(uploads()), (std::vector<std::string>{open_id, open_id + "/data",
+                                                       open_id + "/info"}));
 }
 
 }  // namespace
