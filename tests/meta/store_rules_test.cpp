@@ -117,7 +117,8 @@ TEST(PlanCommit, RefusesWhatTheRulesRefuse) {
 TEST(PlanCommit, FillsAQuotaExactlyAndShrinksBackUnderIt) {
   EXPECT_TRUE(plan_commit(request(CommitMode::kCreate, 10), tenant(110, 3), std::nullopt));
   // Over quota already (100 of 80), an overwrite that brings the usage back under it goes through.
-  EXPECT_TRUE(plan_commit(request(CommitMode::kCreateOrReplace, 10), tenant(80, 2), existing_file()));
+  EXPECT_TRUE(
+      plan_commit(request(CommitMode::kCreateOrReplace, 10), tenant(80, 2), existing_file()));
 }
 
 TEST(CheckExisting, IfMatchIsTheExactEtagOrAStar) {

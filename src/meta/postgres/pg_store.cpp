@@ -314,7 +314,6 @@ Result<std::optional<FileView>> view_where(PgConnection& c, const char* sql,
   return first_row<FileView>(r, read_file_view);
 }
 
-
 // Whether the tenant has an enabled admin other than `user_id`.
 Result<bool> has_other_enabled_admin(PgConnection& c, const std::string& tenant_id,
                                      const std::string& user_id) {

@@ -172,7 +172,6 @@ Result<std::optional<FileView>> view_by_path(Connection& c, const std::string& t
   return query_one<FileView>(s, read_file_view);
 }
 
-
 // Whether the tenant has an enabled admin other than `user_id`.
 Result<bool> has_other_enabled_admin(Connection& c, const std::string& tenant_id,
                                      const std::string& user_id) {
