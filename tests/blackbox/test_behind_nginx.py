@@ -139,7 +139,13 @@ def test_requests_reach_every_node(site, client):
     marks = [f"spread-{i}" for i in range(60)]
     for m in marks:
         assert client.request("GET", f"{API}/me", headers={"X-Request-Id": m}).status_code == 200
-    served = [sum(f"rid={m} " in node.read_log() for m in marks) for node in cluster.nodes]
+    # Nodes write their access lines in batches (at most 100 ms late).
+    deadline = time.time() + 10
+    while True:
+        served = [sum(f"rid={m} " in node.read_log() for m in marks) for node in cluster.nodes]
+        if sum(served) == len(marks) or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert sum(served) == len(marks) and all(served), served
 
 
@@ -235,11 +241,9 @@ def test_a_node_stopped_with_sigterm_is_routed_around(site, client):
         stopped.start()
     # Back in the upstream once it listens again (nginx retries it after fail_timeout).
     deadline = time.time() + 20
-    marks = iter(range(10_000))
-    while True:
-        m = f"back-{next(marks)}"
-        assert client.request("GET", f"{API}/me", headers={"X-Request-Id": m}).status_code == 200
-        if f"rid={m} " in stopped.read_log():
+    for i in range(10_000):
+        assert client.request("GET", f"{API}/me", headers={"X-Request-Id": f"back-{i}"}).status_code == 200
+        if "rid=back-" in stopped.read_log():  # any of them (access lines come in batches)
             break
         assert time.time() < deadline, "the restarted node gets no requests"
         time.sleep(0.2)
