@@ -11,7 +11,7 @@ build=(build-essential cmake ninja-build ccache pkg-config git ca-certificates
        libpq-dev libsodium-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libpugixml-dev
        libgtest-dev libgmock-dev libbenchmark-dev)
 test=(python3 python3-pytest python3-requests python3-boto3 awscli curl procps jq sqlite3
-      postgresql postgresql-client util-linux python3-jwt python3-cryptography
+      postgresql postgresql-client python3-psycopg2 nginx util-linux python3-jwt python3-cryptography
       ceph-mon ceph-osd ceph-mgr radosgw ceph-common uuid-runtime)
 bench=(wrk linux-perf valgrind heaptrack hyperfine)
 

@@ -59,8 +59,13 @@ bool is_multipart(const Request& r) {
   return type && boost::algorithm::istarts_with(*type, "multipart/form-data");
 }
 
-std::string content_type_or_default(std::optional<std::string_view> type) {
-  if (!type || type->empty()) return "application/octet-stream";
+// The media type stored with a file and sent back with it: visible ASCII and spaces, as a header
+// value may hold (bytes beyond ASCII are not text a database column can be trusted to keep).
+Result<std::string> content_type_or_default(std::optional<std::string_view> type) {
+  if (!type || type->empty()) return std::string("application/octet-stream");
+  for (unsigned char c : *type) {
+    if (c < 0x20 || c > 0x7e) return Error::BadRequest("Content-Type must be printable ASCII");
+  }
   return std::string(*type);
 }
 
@@ -168,7 +173,7 @@ Response FileHandlers::upload(Request& request) const {
         } else if (part->name == "file") {
           if (staged.holds()) return Error::BadRequest("more than one file part");
           filename = part->filename;
-          content_type = content_type_or_default(part->content_type);
+          COFFER_TRY(content_type, content_type_or_default(part->content_type));
           // A path field may still follow the file, so the file name decides nothing yet.
           std::optional<FilePath> early;
           if (path_field && !path_field->empty()) {
@@ -193,7 +198,7 @@ Response FileHandlers::upload(Request& request) const {
       auto raw_path = request.query_param("path");
       if (!raw_path) return Error::InvalidPath("give ?path= for a raw upload, or send a form");
       COFFER_TRY(path, FilePath::parse(*raw_path));
-      content_type = content_type_or_default(request.headers.get("Content-Type"));
+      COFFER_TRY(content_type, content_type_or_default(request.headers.get("Content-Type")));
       COFFER_TRY_VOID(files_.precheck_upload(caller, path, overwrite, request.content_length));
       COFFER_TRY(service::StagedObject s,
                  files_.stage(caller, *request.body_stream, {request.content_length, checksum}));

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/encoding.h"
+#include "core/utf8.h"
 
 namespace coffer::api {
 
@@ -32,7 +33,12 @@ Result<std::string> decode_cursor(const Request& request, std::string_view kind)
       (*raw)[kind.size()] != ':') {
     return Error::BadRequest("cursor is not valid for this list");
   }
-  return raw->substr(kind.size() + 1);
+  std::string key = raw->substr(kind.size() + 1);
+  // Every key a cursor is made of is text: a forged one that is not never reaches the database.
+  if (!is_valid_utf8(key) || key.find('\0') != std::string::npos) {
+    return Error::BadRequest("cursor is not valid for this list");
+  }
+  return key;
 }
 
 }  // namespace coffer::api

@@ -120,15 +120,17 @@ int run_serve(const GlobalOptions& global) {
   auth::PasswordHasher hasher;
   service::Health health(**db, store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  // Every change made through this node empties the cache at once. On SQLite every change goes
-  // through this process, so the cache is exact; on PostgreSQL a change made by another node is
-  // seen within a second, the bound API.md sets.
-  service::UserCache user_cache;
-  service::Identity identity(**tokens, **db, rate_limiter, &user_cache);
+  // SQLite: every change goes through this process, which empties the cache at once, so it is
+  // exact. PostgreSQL: another node may change a user, and a disabled user must be refused by
+  // every node at once; the user is read on every request there.
+  std::optional<service::UserCache> user_cache;
+  if ((*db)->reads_are_local()) user_cache.emplace();
+  service::UserCache* users = user_cache ? &*user_cache : nullptr;
+  service::Identity identity(**tokens, **db, rate_limiter, users);
   service::LoginThrottle throttle(config->auth.max_login_failures,
                                   seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, store, hasher, clock, &user_cache);
+  service::Directory directory(**db, store, hasher, clock, users);
   service::Permissions permissions(**db, clock);
   service::Files files(**db, store, clock, files_config(*config));
   service::Uploads uploads(**db, store, files, clock, uploads_config(*config));

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "access/decide.h"
 #include "core/error.h"
+#include "core/ids.h"
 #include "meta/records.h"
 
 namespace coffer::service {
@@ -41,6 +43,13 @@ inline Result<void> allow(access::Decision d, const char* what) {
     case access::Decision::kNotFound: return Error::NotFound(std::string(what) + " not found");
   }
   return Error::NotFound(std::string(what) + " not found");
+}
+
+// Ids are made by new_id(). A value of any other shape (from a URL, say) names nothing: it is
+// not found before any lookup, so bytes that are not text never reach the database.
+inline Result<void> require_id_shape(std::string_view id, const char* what) {
+  if (!looks_like_id(id)) return Error::NotFound(std::string(what) + " not found");
+  return Ok();
 }
 
 }  // namespace coffer::service

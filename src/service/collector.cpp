@@ -23,7 +23,9 @@ Result<CollectStats> Collector::collect_due() {
       if (!intent.multipart_id.empty()) {
         COFFER_TRY_VOID(store_.abort_upload(intent.object_key, intent.multipart_id));
       }
-      COFFER_TRY_VOID(store_.remove(intent.object_key));
+      // Then the object, and whatever a writer that died left of it (the parts of a streamed
+      // S3 multipart upload it never finished, which no intent field names).
+      COFFER_TRY_VOID(store_.remove_abandoned(intent.object_key));
       auto dropped = db_.delete_intent(intent.id);
       if (!dropped && dropped.error().code != ErrorCode::kNotFound) return dropped.error();
       ++stats.expired_uploads;

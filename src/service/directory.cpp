@@ -29,7 +29,7 @@ Result<std::pair<meta::TenantRecord, meta::UserRecord>> Directory::create_tenant
   COFFER_TRY_VOID(check_username(request.admin_username));
   COFFER_TRY_VOID(check_quota(request.quota_bytes, "quota_bytes"));
   COFFER_TRY_VOID(check_quota(request.quota_files, "quota_files"));
-  if (request.name.size() > 256) return Error::BadRequest("name must be at most 256 bytes");
+  if (!request.name.empty()) COFFER_TRY_VOID(check_tenant_name(request.name));
   COFFER_TRY(std::string hash, hash_password(request.admin_password));
 
   const SystemTime now = clock_.now();
@@ -62,6 +62,7 @@ Result<meta::TenantRecord> Directory::get_tenant(const Caller& caller, const std
     COFFER_TRY_VOID(
         allow(access::decide(caller.principal, access::TenantAction::kReadOwnTenant), "tenant"));
   }
+  COFFER_TRY_VOID(require_id_shape(id, "tenant"));
   return db_.get_tenant(id);
 }
 
@@ -80,16 +81,16 @@ Result<std::vector<meta::TenantRecord>> Directory::list_tenants(const Caller& ca
 Result<meta::TenantRecord> Directory::update_tenant(const Caller& caller, const std::string& id,
                                                     const meta::TenantPatch& patch) {
   COFFER_TRY_VOID(require_operator(caller));
-  if (patch.name && (patch.name->empty() || patch.name->size() > 256)) {
-    return Error::BadRequest("name must be 1-256 bytes");
-  }
+  if (patch.name) COFFER_TRY_VOID(check_tenant_name(*patch.name));
   if (patch.quota_bytes) COFFER_TRY_VOID(check_quota(*patch.quota_bytes, "quota_bytes"));
   if (patch.quota_files) COFFER_TRY_VOID(check_quota(*patch.quota_files, "quota_files"));
+  COFFER_TRY_VOID(require_id_shape(id, "tenant"));
   return db_.update_tenant(id, patch);
 }
 
 Result<void> Directory::delete_tenant(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_operator(caller));
+  COFFER_TRY_VOID(require_id_shape(id, "tenant"));
   auto deleted = db_.delete_tenant(id, clock_.now());
   forget_cached_users();
   COFFER_TRY_VOID(deleted);
@@ -154,6 +155,7 @@ Result<meta::UserRecord> Directory::create_user_in(const std::string& tenant_slu
 Result<meta::UserRecord> Directory::get_user(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_user(caller));
   COFFER_TRY_VOID(allow(access::decide(caller.principal, access::TenantAction::kReadUser), "user"));
+  COFFER_TRY_VOID(require_id_shape(id, "user"));
   auto user = db_.get_user(caller.tenant_id(), id);
   if (!user && user.error().code == ErrorCode::kNotFound) return Error::NotFound("user not found");
   return user;

@@ -81,6 +81,7 @@ std::string prefix_upper_bound(const std::string& prefix) {
 
 Result<meta::FileView> Files::load(const Caller& caller, const std::string& id) {
   COFFER_TRY_VOID(require_user(caller));
+  COFFER_TRY_VOID(require_id_shape(id, "file"));
   auto view = db_.get_file(caller.tenant_id(), id, caller.user_id());
   if (!view && view.error().code == ErrorCode::kNotFound) return file_not_found();
   return view;
@@ -298,6 +299,7 @@ Result<ListPage> Files::list(const Caller& caller, const ListRequest& request) {
 Result<VisibleFile> Files::rename(const Caller& caller, const std::string& id, const FilePath& path,
                                   const std::optional<std::string>& if_match) {
   COFFER_TRY_VOID(require_user(caller));
+  COFFER_TRY_VOID(require_id_shape(id, "file"));
   access::FileRole role = access::FileRole::kNone;
   auto renamed = db_.rename_file(caller.tenant_id(), id, caller.user_id(), path.str(),
                                  if_match_for_store(if_match),
@@ -315,6 +317,7 @@ Result<VisibleFile> Files::rename(const Caller& caller, const std::string& id, c
 Result<void> Files::remove(const Caller& caller, const std::string& id,
                            const std::optional<std::string>& if_match) {
   COFFER_TRY_VOID(require_user(caller));
+  COFFER_TRY_VOID(require_id_shape(id, "file"));
   auto removed =
       db_.delete_file(caller.tenant_id(), id, caller.user_id(), if_match_for_store(if_match),
                       file_check(caller.principal, access::FileAction::kDelete, if_match,

@@ -1,5 +1,7 @@
 #include "service/identity.h"
 
+#include "service/names.h"
+
 namespace coffer::service {
 namespace {
 
@@ -30,10 +32,17 @@ Result<Caller> Identity::authenticate(std::optional<std::string_view> authorizat
 
   Result<meta::UserRecord> user = Error::Unauthenticated();
   if (subject.by_name) {
+    // An external issuer's claims name no one unless they are a slug and a username.
+    if (!is_valid_slug(subject.tenant) || !is_valid_username(subject.user)) {
+      return Error::Unauthenticated("unknown user");
+    }
     auto tenant = db_.find_tenant_by_slug(subject.tenant);
     if (!tenant) return unauthenticated_unless_unavailable(tenant.error(), "unknown tenant");
     user = db_.find_user_by_name(tenant->id, subject.user);
   } else {
+    if (!looks_like_id(subject.tenant) || !looks_like_id(subject.user)) {
+      return Error::Unauthenticated("unknown user");
+    }
     user = user_by_id(db_, users_, subject.tenant, subject.user);
   }
   if (!user) return unauthenticated_unless_unavailable(user.error(), "unknown user");

@@ -1,5 +1,7 @@
 #include "service/login.h"
 
+#include "service/names.h"
+
 namespace coffer::service {
 
 Result<IssuedToken> Login::login(const std::string& tenant_slug, const std::string& username,
@@ -7,7 +9,12 @@ Result<IssuedToken> Login::login(const std::string& tenant_slug, const std::stri
   const std::string key = tenant_slug + '\n' + username;
   COFFER_TRY_VOID(throttle_.check(key, clock_.now()));
 
-  auto tenant = db_.find_tenant_by_slug(tenant_slug);
+  // Names that cannot exist are never looked up: PostgreSQL would cut "alice\0x" at the NUL and
+  // find alice, under a throttle key of its own for every such spelling.
+  Result<meta::TenantRecord> tenant = Error::NotFound("tenant not found");
+  if (is_valid_slug(tenant_slug) && is_valid_username(username)) {
+    tenant = db_.find_tenant_by_slug(tenant_slug);
+  }
   Result<meta::UserRecord> user = Error::Unauthenticated();
   if (tenant) {
     user = db_.find_user_by_name(tenant->id, username);

@@ -36,4 +36,12 @@ Result<void> check_username(std::string_view s) {
   return Ok();
 }
 
+Result<void> check_tenant_name(std::string_view s) {
+  if (s.empty() || s.size() > 256) return Error::BadRequest("name must be 1-256 bytes");
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return Error::BadRequest("name must not contain control characters");
+  }
+  return Ok();
+}
+
 }  // namespace coffer::service

@@ -14,5 +14,8 @@ bool is_valid_username(std::string_view s);
 
 Result<void> check_slug(std::string_view s);
 Result<void> check_username(std::string_view s);
+// A tenant's display name: 1–256 bytes (of UTF-8, as JSON gives it) without control characters,
+// which PostgreSQL's text could not hold (NUL) or a log line would show raw.
+Result<void> check_tenant_name(std::string_view s);
 
 }  // namespace coffer::service

@@ -8,6 +8,7 @@ Error file_not_found() { return Error::NotFound("file not found"); }
 
 Result<meta::FileView> load_file(meta::MetadataStore& db, const Caller& caller,
                                  const std::string& file_id) {
+  COFFER_TRY_VOID(require_id_shape(file_id, "file"));
   auto view = db.get_file(caller.tenant_id(), file_id, caller.user_id());
   if (!view && view.error().code == ErrorCode::kNotFound) return file_not_found();
   return view;
@@ -30,6 +31,7 @@ Result<FileAcl> Permissions::for_file(const Caller& caller, const std::string& f
 Result<std::vector<meta::GrantRecord>> Permissions::for_user(const Caller& caller,
                                                              const std::string& user_id) {
   COFFER_TRY_VOID(require_user(caller));
+  COFFER_TRY_VOID(require_id_shape(user_id, "user"));
   auto user = db_.get_user(caller.tenant_id(), user_id);
   if (!user) {
     if (user.error().code == ErrorCode::kNotFound) return Error::NotFound("user not found");
@@ -53,6 +55,7 @@ Result<std::optional<meta::GrantRecord>> Permissions::set(const Caller& caller,
   COFFER_TRY(meta::FileView view, load_file(db_, caller, change.file_id));
   COFFER_TRY_VOID(allow(access::decide_grant(caller.principal, facts_of(view), change.role), "file"));
   if (change.principal == meta::Principal::kUser) {
+    COFFER_TRY_VOID(require_id_shape(change.user_id, "user"));
     auto user = db_.get_user(caller.tenant_id(), change.user_id);
     if (!user) {
       if (user.error().code == ErrorCode::kNotFound) return Error::NotFound("user not found");
@@ -85,6 +88,8 @@ Result<void> Permissions::revoke(const Caller& caller, const std::string& file_i
   COFFER_TRY_VOID(require_user(caller));
   COFFER_TRY(meta::FileView view, load_file(db_, caller, file_id));
   COFFER_TRY_VOID(allow(access::decide(caller.principal, access::FileAction::kGrant, facts_of(view)), "file"));
+  // A user id of another shape holds no grant: there is nothing to revoke.
+  if (principal == meta::Principal::kUser && !looks_like_id(user_id)) return Ok();
   const access::Principal who = caller.principal;
   auto removed = db_.remove_grant(caller.tenant_id(), file_id, principal,
                                   principal == meta::Principal::kUser ? user_id : std::string(),

@@ -134,6 +134,10 @@ class ObjectStore {
   // Succeeds when the object is absent too.
   virtual Result<void> remove(const std::string& key) = 0;
   virtual Result<void> remove_many(const std::vector<std::string>& keys);
+  // Removes what an abandoned upload to `key` left behind: the object, and anything the store
+  // keeps of an unfinished write that no get, head or list sees (the parts of an S3 multipart
+  // upload whose writer died). Succeeds when there is nothing.
+  virtual Result<void> remove_abandoned(const std::string& key) { return remove(key); }
   // Keys under `prefix` in key order, at most `max_keys`, continuing from `token`.
   virtual Result<ObjectList> list(const std::string& prefix, const std::string& token,
                                   int max_keys) = 0;

@@ -16,16 +16,12 @@ import uuid
 
 import requests
 
+from coffer_database import server_database
+
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
 STORAGE = os.environ.get("COFFER_TEST_STORAGE", "fs")
-# A postgresql:// URL (the ctest fixture's test database): servers keep their metadata there, each
-# in a fresh schema dropped at close(); else each has its own SQLite file.
-DATABASE_URL = os.environ.get("COFFER_TEST_DATABASE_URL", "")
-
-
-def psql(url, sql):
-    subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
-                   capture_output=True, timeout=60)
+# COFFER_TEST_DATABASE_URL (a postgresql:// URL) puts each server's metadata in a fresh schema
+# of that database, dropped at close(); else each has its own SQLite file (coffer_database.py).
 
 
 def s3_settings():
@@ -216,10 +212,8 @@ class CofferServer:
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
         self.storage = self.store.kind  # what the server really runs on
-        self.pg_schema = None
-        if DATABASE_URL and "COFFER_DATABASE_URL" not in self.extra_env:
-            self.pg_schema = f"blackbox_{uuid.uuid4().hex}"
-            psql(DATABASE_URL, f"CREATE SCHEMA {self.pg_schema}")
+        # SQLite in the data dir, or a fresh schema of COFFER_TEST_DATABASE_URL (coffer_database.py).
+        self.database = server_database(self.data_dir, self.extra_env)
 
     # The S3 location of a server on S3, for tests that talk to the bucket themselves.
     @property
@@ -273,15 +267,15 @@ class CofferServer:
     def _env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
         env["COFFER_DATA_DIR"] = self.data_dir
+        if self.database.url:
+            env["COFFER_DATABASE_URL"] = self.database.url
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
-        if self.pg_schema:
-            sep = "&" if "?" in DATABASE_URL else "?"
-            env["COFFER_DATABASE_URL"] = f"{DATABASE_URL}{sep}options=-c%20search_path%3D{self.pg_schema}"
         env.update(self.extra_env)
         return env
 
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
+        logged_before = self.log.tell()  # a restart appends: only what this start logs counts
         env = self._env()
         if "COFFER_LISTEN" not in self.extra_env and self.port:
             env["COFFER_LISTEN"] = f"127.0.0.1:{self.port}"  # a restart keeps its port
@@ -291,15 +285,17 @@ class CofferServer:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"coffer exited with {self.proc.returncode}:\n{self.read_log()}")
-            m = re.search(r"listening on http://[^:]+:(\d+)", self.read_log())
+            m = re.search(r"listening on http://[^:]+:(\d+)", self.read_log(since=logged_before))
             if m:
                 self.port = int(m.group(1))
                 return self
             time.sleep(0.02)
         raise RuntimeError("coffer did not start:\n" + self.read_log())
 
-    def read_log(self):
+    def read_log(self, since=0):
+        """The server's log from byte offset `since` on."""
         with open(self.log_path, "rb") as f:
+            f.seek(since)
             return f.read().decode("utf-8", "replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
@@ -320,10 +316,8 @@ class CofferServer:
     def close(self):
         self.stop()
         self.store.cleanup()
+        self.database.close()
         self.tmp.cleanup()
-        if self.pg_schema:
-            psql(DATABASE_URL, f"DROP SCHEMA IF EXISTS {self.pg_schema} CASCADE")
-            self.pg_schema = None
 
     def __enter__(self):
         return self.start()

@@ -30,7 +30,6 @@ Knobs: COFFER_CRASH_KILLS (default 60), COFFER_CRASH_SEED (default: random, prin
 import hashlib
 import os
 import random
-import sqlite3
 import threading
 import time
 import traceback
@@ -68,7 +67,7 @@ SERVER_ENV = {
 }
 
 
-# --- the store and the database, read directly (the server is stopped when these run) ------------
+# --- the store, read directly (the server is stopped when these run) ---------------------------------
 
 def store_objects(server):
     """Keys of the objects in the store (either backend; coffer_server.StoreView)."""
@@ -82,23 +81,6 @@ def temp_files(server):
         return {name: None for name in server.store.incomplete()}
     tmp = os.path.join(server.store.root, "tmp")
     return {name: os.stat(os.path.join(tmp, name)) for name in os.listdir(tmp)}
-
-
-def db_query(data_dir, sql, args=()):
-    db = sqlite3.connect(os.path.join(data_dir, "coffer.db"))
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
-
-
-def db_execute(data_dir, sql):
-    db = sqlite3.connect(os.path.join(data_dir, "coffer.db"))
-    try:
-        with db:
-            return db.execute(sql).rowcount
-    finally:
-        db.close()
 
 
 # --- clients -----------------------------------------------------------------------------------------
@@ -341,6 +323,7 @@ def test_sigkill_under_load_keeps_files_usage_and_store_consistent(capsys):
 
 def _run(server, rng, run_started, capsys):
     data_dir = server.data_dir
+    database = server.database  # SQLite in data_dir, or the server's PostgreSQL schema
     server.command("migrate")
     created = server.command("tenant", "create", "crash", "--admin", "alice").stdout
     tenant_id = created.split("(")[1].split(")")[0]
@@ -465,18 +448,18 @@ def _run(server, rng, run_started, capsys):
     # stand still: a running server's collector could be between removing an object and dropping
     # its row, or hold a lease that keeps rows away from `coffer gc` for five minutes.
     server.stop()
-    rows = db_query(data_dir, "SELECT id, path, object_key FROM files")
+    rows = database.query("SELECT id, path, object_key FROM files")
     assert {r[0] for r in rows} == {f["id"] for f in items}, \
         report() + "\nthe admin's listing and the files table disagree"
     file_keys = {r[2] for r in rows}
-    latest = db_query(data_dir, "SELECT max(expires_at) FROM upload_intents")[0][0] or 0
+    latest = database.query("SELECT max(expires_at) FROM upload_intents")[0][0] or 0
     time.sleep(max(0.0, latest + 1.1 - time.time()))  # every intent expired (whole seconds)
 
     # Invariant 2, before anything sweeps: every object is referenced by a committed file, an
     # upload intent or the deletion queue, whatever instant the kills hit.
     before_gc = store_objects(server)
-    referenced = file_keys | {k for (k,) in db_query(
-        data_dir, "SELECT object_key FROM upload_intents UNION SELECT object_key FROM deletions")}
+    referenced = file_keys | {k for (k,) in database.query(
+        "SELECT object_key FROM upload_intents UNION SELECT object_key FROM deletions")}
     leaked = sorted(before_gc - referenced)
     assert not leaked, report() + f"\nobjects nothing references (leaked): {leaked}"
     gc = server.command("gc")
@@ -488,16 +471,16 @@ def _run(server, rng, run_started, capsys):
     # their objects may outlive this gc: still referenced (by the deletion queue or an expired
     # intent, as DESIGN.md's invariant 2 allows), never unreferenced. Check exactly that, then let
     # the leases lapse (the server is stopped, so every lease is a dead process's) and collect again.
-    leased = {k for (k,) in db_query(data_dir, "SELECT object_key FROM deletions WHERE lease_until > 0 "
+    leased = {k for (k,) in database.query("SELECT object_key FROM deletions WHERE lease_until > 0 "
                                                "UNION SELECT object_key FROM upload_intents "
                                                "WHERE lease_until > 0")}
     unexplained = objects - file_keys - leased
     assert not unexplained, report() + f"\nunreferenced objects after gc: {sorted(unexplained)}"
-    pending = db_query(data_dir, "SELECT 'deletion', object_key FROM deletions WHERE lease_until = 0 UNION ALL "
+    pending = database.query("SELECT 'deletion', object_key FROM deletions WHERE lease_until = 0 UNION ALL "
                                  "SELECT 'intent', object_key FROM upload_intents WHERE lease_until = 0")
     assert not pending, report() + f"\ngc left due work behind: {pending}"
-    lapsed = (db_execute(data_dir, "UPDATE deletions SET lease_until = 1 WHERE lease_until > 0")
-              + db_execute(data_dir, "UPDATE upload_intents SET lease_until = 1 WHERE lease_until > 0"))
+    lapsed = (database.execute("UPDATE deletions SET lease_until = 1 WHERE lease_until > 0")
+              + database.execute("UPDATE upload_intents SET lease_until = 1 WHERE lease_until > 0"))
     summary.append(f"rows held by a killed collector's lease: {lapsed} "
                    f"({len(objects - file_keys)} of their objects still stored)")
 
@@ -522,7 +505,7 @@ def _run(server, rng, run_started, capsys):
     objects = store_objects(server)
     assert objects == file_keys, report() + (f"\nunreferenced: {sorted(objects - file_keys)}"
                                              f"\nmissing: {sorted(file_keys - objects)}")
-    left = db_query(data_dir, "SELECT (SELECT count(*) FROM deletions), (SELECT count(*) FROM upload_intents)")
+    left = database.query("SELECT (SELECT count(*) FROM deletions), (SELECT count(*) FROM upload_intents)")
     assert left == [(0, 0)], report() + f"\ndeletion queue and intents after gc: {left}"
     assert temp_files(server) == {}, report() + "\nold temporary files were not swept"
 

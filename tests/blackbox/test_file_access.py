@@ -390,6 +390,31 @@ def test_deletes_racing_overwrites_keep_usage_exact(env):
         assert sha256(editor.download(f["id"]).content) == f["sha256"]
 
 
+def test_ids_of_any_other_shape_name_nothing_on_every_route(env, tenant):
+    """Ids in URLs are percent-decoded bytes: not text (%FF), NUL, or just not an id. Each names
+    nothing (404), never a database error, whichever backend stores the metadata."""
+    admin = tenant.admin
+    f = admin.put("real.txt", b"real")
+    for bad in ("%FF", "%C3%28", "%00", "nope", f["id"] + "%FF"):
+        for method, path, body in [
+                ("GET", f"/files/{bad}", None), ("GET", f"/files/{bad}/download", None),
+                ("POST", f"/files/{bad}/download-url", None), ("PATCH", f"/files/{bad}", {"path": "moved"}),
+                ("DELETE", f"/files/{bad}", None), ("GET", f"/permissions?file_id={bad}", None),
+                ("GET", f"/permissions?user_id={bad}", None), ("GET", f"/users/{bad}", None),
+                ("PATCH", f"/users/{bad}", {"role": "viewer"}), ("DELETE", f"/users/{bad}", None),
+                ("DELETE", f"/permissions?file_id={bad}&principal=tenant", None)]:
+            r = admin.request(method, API + path, json=body)
+            assert_error(r, 404, "not_found")
+        for method, body in [("GET", None), ("PATCH", {"name": "x"}), ("DELETE", None)]:
+            r = env.server.request(method, f"{API}/tenants/{bad}", token=env.operator, json=body)
+            assert_error(r, 404, "not_found")
+        # Revoking the grant of a user that cannot exist revokes nothing.
+        r = admin.request("DELETE", f"{API}/permissions?file_id={f['id']}&user_id={bad}")
+        assert r.status_code == 204, r.text
+    assert admin.paths() == ["real.txt"]
+    assert env.server.get("/readyz").status_code == 200
+
+
 def test_operator_token_has_no_access_to_files(env, tenant):
     f = tenant.admin.put("op/file", b"x")
     op = env.operator

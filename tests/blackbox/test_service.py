@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 
+import coffer_database
 from coffer_server import COFFER_BIN, CofferServer, recv_all, split_response
 
 
@@ -49,14 +50,12 @@ def test_readyz_names_the_object_store_when_it_fails(server):
 
 
 def test_readyz_names_the_database_when_it_fails(server):
-    db = os.path.join(server.data_dir, "coffer.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
-    os.mkdir(db)  # the database file is gone and cannot be recreated
+    server.database.make_unusable()  # SQLite: the file is gone for good; PostgreSQL: the schema
     r = server.get("/readyz")
     assert r.status_code == 503, r.text
-    assert "database" in r.json()["failed"]
+    assert r.json()["failed"] == "database"
+    assert r.json()["checks"]["storage"] == "ok"
+    assert r.headers["Retry-After"]
 
 
 def test_unknown_route_is_404_json(server):
@@ -306,10 +305,20 @@ def test_config_file_and_environment_precedence(make_server):
 def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_")}
     env["COFFER_DATA_DIR"] = str(tmp_path / "var")
-    for _ in range(2):
-        r = subprocess.run([COFFER_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-    assert (tmp_path / "var" / "coffer.db").exists()
+    database = coffer_database.server_database(env["COFFER_DATA_DIR"], {})
+    if database.url:
+        env["COFFER_DATABASE_URL"] = database.url
+    try:
+        for _ in range(2):
+            r = subprocess.run([COFFER_BIN, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        if database.kind == "sqlite":
+            assert (tmp_path / "var" / "coffer.db").exists()
+        versions = [v for (v,) in database.query("SELECT version FROM schema_migrations")]
+        assert versions and len(set(versions)) == len(versions)
+        assert database.query("SELECT count(*) FROM files") == [(0,)]
+    finally:
+        database.close()
 
 
 def test_embedded_default_serves_on_8080_under_var(tmp_path):

@@ -225,6 +225,16 @@ def test_raw_upload_without_content_type_is_octet_stream(editor):
     assert r.json()["content_type"] == "application/octet-stream"
 
 
+def test_a_content_type_that_is_not_printable_ascii_is_refused(editor):
+    # Stored with the file and sent back with it: a database column must keep it as it came.
+    for raw in (b"text/\xff\xfe", "text/plain; name=\"\u00e9\"".encode(), b"text/plain\x01"):
+        r = editor.request("POST", f"{API}/files/?path=typed.bin", data=b"abc", headers={"Content-Type": raw})
+        assert_error(r, 400, "bad_request")
+    r = editor.upload_form([path_part("typed.bin"), file_part(b"abc", content_type="image/\u00e9")])
+    assert_error(r, 400, "bad_request")
+    assert editor.paths() == []
+
+
 def test_raw_upload_needs_a_path(editor):
     r = editor.request("POST", f"{API}/files/", data=b"abc", headers={"Content-Type": "text/plain"})
     assert_error(r, 400, "invalid_path")

@@ -138,6 +138,16 @@ def test_invalid_roles_are_400(coffer, role):
                  400, "bad_request")
 
 
+def test_a_username_with_a_nul_is_nobody(coffer):
+    # PostgreSQL would cut "alice\0..." to "alice": every spelling would be a throttle key of its
+    # own for alice's password. Names that cannot exist are never looked up.
+    t = coffer.new_tenant(admin="alice", password=PASSWORD)
+    for suffix in ("", "x", "\u00e9"):
+        assert_error(coffer.login(t.slug, "alice\x00" + suffix, PASSWORD), 401, "unauthenticated")
+        assert_error(coffer.login(t.slug + "\x00" + suffix, "alice", PASSWORD), 401, "unauthenticated")
+    assert coffer.login(t.slug, "alice", PASSWORD).status_code == 200
+
+
 def test_duplicate_username_is_409(coffer):
     t = coffer.new_tenant()
     first = coffer.add_user(t, "bob", "viewer")
@@ -479,7 +489,9 @@ def test_tenant_patch(coffer):
     assert r.json() == {**t.tenant, "name": "After", "quota_files": None, "quota_bytes": 2 ** 53}
     assert coffer.call("GET", path, token=coffer.op).json() == r.json()
     assert coffer.call("GET", "/api/v1/me", token=t.admin_token).json()["tenant"] == r.json()
-    for body in [{"slug": "new-slug"}, {"used_bytes": 0}, {"id": "x"}, {"name": 5}, {"name": None}]:
+    # A name is text without control characters (PostgreSQL's text cannot hold a NUL).
+    for body in [{"slug": "new-slug"}, {"used_bytes": 0}, {"id": "x"}, {"name": 5}, {"name": None},
+                 {"name": ""}, {"name": "x" * 257}, {"name": "a\x00b"}, {"name": "tab\there"}]:
         assert_error(coffer.call("PATCH", path, token=coffer.op, json=body), 400, "bad_request")
     assert coffer.call("GET", path, token=coffer.op).json() == r.json()
     assert_error(coffer.call("PATCH", "/api/v1/tenants/no-such-tenant-00000000", token=coffer.op,
@@ -510,6 +522,16 @@ def test_tenant_delete(coffer):
     # The other tenant is untouched.
     assert coffer.login(survivor.slug, "alice", PASSWORD).status_code == 200
     assert coffer.call("GET", f"/api/v1/tenants/{survivor.id}", token=coffer.op).json() == survivor.tenant
+
+
+def test_a_tenant_name_with_control_characters_makes_no_tenant(coffer):
+    for name in ["a\x00b", "line\nbreak", "del\x7f"]:
+        r = coffer.call("POST", "/api/v1/tenants", token=coffer.op,
+                        json={"slug": "ctl-name", "name": name, "admin": {"username": "a"}})
+        assert_error(r, 400, "bad_request")
+    slugs = [x["slug"] for x in coffer.call("GET", "/api/v1/tenants?limit=1000", token=coffer.op).json()["items"]]
+    assert "ctl-name" not in slugs
+    assert coffer.new_tenant(slug="ctl-name", name="Caf\u00e9 \u2603").tenant["name"] == "Caf\u00e9 \u2603"
 
 
 def test_tenant_get_of_unknown_ids_is_404(coffer):

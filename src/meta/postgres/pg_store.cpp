@@ -9,22 +9,13 @@
 #include <utility>
 
 #include "meta/postgres/pg_migrations.h"
+#include "meta/store_rules.h"
 
 namespace coffer::meta::postgres {
 namespace {
 
 std::int64_t secs(SystemTime t) { return to_unix_seconds(t); }
 SystemTime at(std::int64_t s) { return from_unix_seconds(s); }
-
-// Replaces the public message of a kConflict (from a unique violation) with one for the client.
-Error conflict_as(Error e, const char* message) {
-  if (e.code == ErrorCode::kConflict) e.message = message;
-  return e;
-}
-
-Error last_admin_conflict() {
-  return Error::Conflict("a tenant must keep at least one enabled admin");
-}
 
 bool is_retryable(const std::string& sqlstate) {
   return sqlstate == kDeadlockDetected || sqlstate == kSerializationFailure;
@@ -258,8 +249,6 @@ FileView read_file_view(const PgResult& r, int row) {
   return v;
 }
 
-std::string_view principal_name(Principal p) { return p == Principal::kTenant ? "tenant" : "user"; }
-
 GrantRecord read_grant(const PgResult& r, int row) {
   GrantRecord g;
   g.file_id = r.text(row, 0);
@@ -325,8 +314,6 @@ Result<std::optional<FileView>> view_where(PgConnection& c, const char* sql,
   return first_row<FileView>(r, read_file_view);
 }
 
-bool is_enabled_admin(const UserRecord& u) { return u.role == TenantRole::kAdmin && !u.disabled; }
-
 // Whether the tenant has an enabled admin other than `user_id`.
 Result<bool> has_other_enabled_admin(PgConnection& c, const std::string& tenant_id,
                                      const std::string& user_id) {
@@ -356,19 +343,6 @@ Result<void> insert_deletion(PgConnection& c, const std::string& object_key,
 Result<void> add_usage(PgConnection& c, const std::string& tenant_id, std::int64_t bytes,
                        std::int64_t files) {
   COFFER_TRY_VOID(c.query(kAddUsage, Params().add(tenant_id).add(bytes).add(files)));
-  return Ok();
-}
-
-// RFC 9110 If-Match against one current file: its exact ETag, or "*" for any existing file.
-bool etag_matches(const FileRecord& f, const std::string& if_match) {
-  return if_match == "*" || if_match == file_etag(f);
-}
-
-// The precondition and access checks every write to an existing file runs, in this order.
-Result<void> check_existing(const FileView& view, const FileCheck& check,
-                            const std::optional<std::string>& if_match) {
-  if (check) COFFER_TRY_VOID(check(view));
-  if (if_match && !etag_matches(view.file, *if_match)) return Error::PreconditionFailed();
   return Ok();
 }
 
@@ -584,10 +558,7 @@ Result<UserRecord> PgStore::update_user(const std::string& tenant_id, const std:
     }
     COFFER_TRY(auto found, user_by_id(c, kLockUser, tenant_id, id));
     if (!found) return Error::NotFound("user not found");
-    UserRecord u = *found;
-    if (patch.role) u.role = *patch.role;
-    if (patch.disabled) u.disabled = *patch.disabled;
-    if (patch.password_hash) u.password_hash = *patch.password_hash;
+    const UserRecord u = patched(*found, patch);
     if (is_enabled_admin(*found) && !is_enabled_admin(u)) {
       COFFER_TRY(bool other, has_other_enabled_admin(c, tenant_id, id));
       if (!other) return last_admin_conflict();
@@ -675,48 +646,9 @@ Result<CommitResult> PgStore::commit_file(const CommitRequest& r) {
       }
     }
     COFFER_TRY(auto existing, view_where(c, kLockViewByPath, r.tenant_id, r.user_id, r.path));
-    if (existing) {
-      if (r.mode == CommitMode::kCreate) return Error::Conflict("path already exists");
-      COFFER_TRY_VOID(check_existing(*existing, r.check, r.if_match));
-      if (existing->file.object_key == r.object_key) {
-        return Error::Internal("commit_file: object key reused: " + r.object_key);
-      }
-    } else if (r.if_match) {
-      return Error::PreconditionFailed();
-    }
-
-    const bool created = !existing;
-    const std::int64_t old_size = created ? 0 : existing->file.size;
-    const std::int64_t bytes_delta = r.size - old_size;
-    const std::int64_t files_delta = created ? 1 : 0;
-    if (tenant->quota_bytes && tenant->used_bytes + bytes_delta > *tenant->quota_bytes) {
-      return Error::QuotaExceeded("the tenant's byte quota would be exceeded");
-    }
-    if (tenant->quota_files && tenant->used_files + files_delta > *tenant->quota_files) {
-      return Error::QuotaExceeded("the tenant's file quota would be exceeded");
-    }
-
-    CommitResult out;
-    out.created = created;
-    FileRecord& f = out.file;
-    if (created) {
-      f.id = r.new_file_id;
-      f.tenant_id = r.tenant_id;
-      f.path = r.path;
-      f.version = 1;
-      f.owner_id = r.user_id;
-      f.created_at = r.now;
-    } else {
-      f = existing->file;
-      f.version += 1;
-    }
-    f.size = r.size;
-    f.content_type = r.content_type;
-    f.sha256 = r.sha256;
-    f.object_key = r.object_key;
-    f.updated_at = r.now;
-
-    if (created) {
+    COFFER_TRY(CommitPlan plan, plan_commit(r, *tenant, existing));
+    const FileRecord& f = plan.result.file;
+    if (plan.result.created) {
       auto inserted = c.query(kInsertFile, Params()
                                                .add(f.id)
                                                .add(f.tenant_id)
@@ -741,11 +673,11 @@ Result<CommitResult> PgStore::commit_file(const CommitRequest& r) {
                                                 .add(secs(f.updated_at))));
       COFFER_TRY_VOID(insert_deletion(c, existing->file.object_key, r.replaced_not_before));
     }
-    COFFER_TRY_VOID(add_usage(c, r.tenant_id, bytes_delta, files_delta));
+    COFFER_TRY_VOID(add_usage(c, r.tenant_id, plan.bytes_delta, plan.files_delta));
     if (!r.intent_id.empty()) {
       COFFER_TRY_VOID(c.query(kDeleteIntent, Params().add(r.intent_id)));
     }
-    return out;
+    return std::move(plan.result);
   });
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "meta/sqlite/sqlite_migrations.h"
+#include "meta/store_rules.h"
 
 namespace coffer::meta::sqlite {
 namespace {
@@ -15,16 +16,6 @@ constexpr std::chrono::seconds kPoolWait{30};
 
 std::int64_t secs(SystemTime t) { return to_unix_seconds(t); }
 SystemTime at(std::int64_t s) { return from_unix_seconds(s); }
-
-// Replaces the public message of a kConflict (from a UNIQUE violation) with one for the client.
-Error conflict_as(Error e, const char* message) {
-  if (e.code == ErrorCode::kConflict) e.message = message;
-  return e;
-}
-
-Error last_admin_conflict() {
-  return Error::Conflict("a tenant must keep at least one enabled admin");
-}
 
 // --- row mapping: each SELECT below lists its columns in the order these readers expect ---
 
@@ -95,8 +86,6 @@ FileView read_file_view(const Statement& s) {
 
 constexpr const char* kGrantColumns =
     "file_id, tenant_id, principal, user_id, role, granted_by, granted_at";
-
-std::string_view principal_name(Principal p) { return p == Principal::kTenant ? "tenant" : "user"; }
 
 GrantRecord read_grant(const Statement& s) {
   GrantRecord g;
@@ -183,8 +172,6 @@ Result<std::optional<FileView>> view_by_path(Connection& c, const std::string& t
   return query_one<FileView>(s, read_file_view);
 }
 
-bool is_enabled_admin(const UserRecord& u) { return u.role == TenantRole::kAdmin && !u.disabled; }
-
 // Whether the tenant has an enabled admin other than `user_id`.
 Result<bool> has_other_enabled_admin(Connection& c, const std::string& tenant_id,
                                      const std::string& user_id) {
@@ -229,19 +216,6 @@ Result<void> add_usage(Connection& c, const std::string& tenant_id, std::int64_t
                 "WHERE id = ?1"));
   s.bind(1, tenant_id).bind(2, bytes).bind(3, files);
   return s.run();
-}
-
-// RFC 9110 If-Match against one current file: its exact ETag, or "*" for any existing file.
-bool etag_matches(const FileRecord& f, const std::string& if_match) {
-  return if_match == "*" || if_match == file_etag(f);
-}
-
-// The precondition and access checks every write to an existing file runs, in this order.
-Result<void> check_existing(const FileView& view, const FileCheck& check,
-                            const std::optional<std::string>& if_match) {
-  if (check) COFFER_TRY_VOID(check(view));
-  if (if_match && !etag_matches(view.file, *if_match)) return Error::PreconditionFailed();
-  return Ok();
 }
 
 Result<void> run_sql(Connection& c, const char* sql) {
@@ -527,10 +501,7 @@ Result<UserRecord> SqliteStore::update_user(const std::string& tenant_id, const 
   return write([&](Connection& c) -> Result<UserRecord> {
     COFFER_TRY(auto found, user_by_id(c, tenant_id, id));
     if (!found) return Error::NotFound("user not found");
-    UserRecord u = *found;
-    if (patch.role) u.role = *patch.role;
-    if (patch.disabled) u.disabled = *patch.disabled;
-    if (patch.password_hash) u.password_hash = *patch.password_hash;
+    const UserRecord u = patched(*found, patch);
     if (is_enabled_admin(*found) && !is_enabled_admin(u)) {
       COFFER_TRY(bool other, has_other_enabled_admin(c, tenant_id, id));
       if (!other) return last_admin_conflict();
@@ -629,48 +600,9 @@ Result<CommitResult> SqliteStore::commit_file(const CommitRequest& r) {
     COFFER_TRY(auto tenant, tenant_by_id(c, r.tenant_id));
     if (!tenant) return Error::NotFound("tenant not found");
     COFFER_TRY(auto existing, view_by_path(c, r.tenant_id, r.path, r.user_id));
-    if (existing) {
-      if (r.mode == CommitMode::kCreate) return Error::Conflict("path already exists");
-      COFFER_TRY_VOID(check_existing(*existing, r.check, r.if_match));
-      if (existing->file.object_key == r.object_key) {
-        return Error::Internal("commit_file: object key reused: " + r.object_key);
-      }
-    } else if (r.if_match) {
-      return Error::PreconditionFailed();
-    }
-
-    const bool created = !existing;
-    const std::int64_t old_size = created ? 0 : existing->file.size;
-    const std::int64_t bytes_delta = r.size - old_size;
-    const std::int64_t files_delta = created ? 1 : 0;
-    if (tenant->quota_bytes && tenant->used_bytes + bytes_delta > *tenant->quota_bytes) {
-      return Error::QuotaExceeded("the tenant's byte quota would be exceeded");
-    }
-    if (tenant->quota_files && tenant->used_files + files_delta > *tenant->quota_files) {
-      return Error::QuotaExceeded("the tenant's file quota would be exceeded");
-    }
-
-    CommitResult out;
-    out.created = created;
-    FileRecord& f = out.file;
-    if (created) {
-      f.id = r.new_file_id;
-      f.tenant_id = r.tenant_id;
-      f.path = r.path;
-      f.version = 1;
-      f.owner_id = r.user_id;
-      f.created_at = r.now;
-    } else {
-      f = existing->file;
-      f.version += 1;
-    }
-    f.size = r.size;
-    f.content_type = r.content_type;
-    f.sha256 = r.sha256;
-    f.object_key = r.object_key;
-    f.updated_at = r.now;
-
-    if (created) {
+    COFFER_TRY(CommitPlan plan, plan_commit(r, *tenant, existing));
+    const FileRecord& f = plan.result.file;
+    if (plan.result.created) {
       COFFER_TRY(
           Statement s,
           c.prepare(
@@ -705,13 +637,13 @@ Result<CommitResult> SqliteStore::commit_file(const CommitRequest& r) {
       COFFER_TRY_VOID(s.run());
       COFFER_TRY_VOID(insert_deletion(c, existing->file.object_key, r.replaced_not_before));
     }
-    COFFER_TRY_VOID(add_usage(c, r.tenant_id, bytes_delta, files_delta));
+    COFFER_TRY_VOID(add_usage(c, r.tenant_id, plan.bytes_delta, plan.files_delta));
     if (!r.intent_id.empty()) {
       COFFER_TRY(Statement s, c.prepare("DELETE FROM upload_intents WHERE id = ?1"));
       s.bind(1, r.intent_id);
       COFFER_TRY_VOID(s.run());
     }
-    return out;
+    return std::move(plan.result);
   });
 }
 

@@ -171,6 +171,18 @@ Result<void> S3ObjectStore::remove_many(const std::vector<std::string>& keys) {
   return Ok();
 }
 
+Result<void> S3ObjectStore::remove_abandoned(const std::string& key) {
+  COFFER_TRY(std::string full, object_key(key));
+  // A writer killed mid-upload never aborted its multipart upload: its parts stay (and cost)
+  // until someone does. Keys are never reused, so every upload to this key is the abandoned one.
+  COFFER_TRY(auto uploads, client_.list_multipart_uploads(full));
+  for (const auto& upload : uploads) {
+    if (upload.key != full) continue;  // a longer key that starts with this one
+    COFFER_TRY_VOID(client_.abort_multipart_upload(upload.key, upload.upload_id));
+  }
+  return client_.delete_object(full);
+}
+
 Result<ObjectList> S3ObjectStore::list(const std::string& prefix, const std::string& token,
                                        int max_keys) {
   if (max_keys < 1) return Error::Internal("s3: list with max_keys < 1");

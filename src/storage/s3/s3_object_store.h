@@ -57,6 +57,8 @@ class S3ObjectStore final : public ObjectStore {
   Result<void> remove(const std::string& key) override;
   // DeleteObjects in batches of 1000; any key S3 refused makes the call fail (naming it).
   Result<void> remove_many(const std::vector<std::string>& keys) override;
+  // Aborts the multipart uploads to exactly this key, then deletes the object.
+  Result<void> remove_abandoned(const std::string& key) override;
   // ListObjectsV2 under <key prefix><prefix>. next_token is the last key of the page (S3's
   // StartAfter), so tokens mean the same on every backend. max_keys < 1 -> kInternal; S3 returns
   // at most 1000 per page.
