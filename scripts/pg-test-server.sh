@@ -27,11 +27,15 @@ BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 log() { echo "pg-test-server: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# A port nobody listens on, from a range away from the usual services.
+# A port nobody listens on, from a range away from the usual services and below the kernel's
+# ephemeral range: a port there may be the local end of some outgoing connection, which a connect
+# test cannot see but which makes the server's bind fail ("Address already in use").
 free_port() {
-  local p
+  local p lo=32768
+  [ -r /proc/sys/net/ipv4/ip_local_port_range ] && read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+  [ "$lo" -gt 21000 ] || lo=32768
   for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % (lo - 20000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return
