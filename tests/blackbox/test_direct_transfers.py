@@ -445,14 +445,19 @@ def test_abort_leaves_no_object_and_no_unfinished_upload(env, tenant):
     assert user.list().json()["items"] == []
 
 
-def test_abandoned_uploads_are_aborted_by_the_collector_after_expiry(make_server):
-    # URLs live a few seconds (time to send the parts), an upload 1 s longer: then the collector
-    # owns it.
-    s = make_server(env=server_env(COFFER_UPLOAD_TTL="1s"))
+def own_server_editor(make_server, **env):
+    """A server of the test's own (server_env plus `env`), a fresh tenant on it and an editor."""
+    s = make_server(env=server_env(**env))
     s.start()
     e = DirectEnv(s)
     t = e.tenant()
-    user = t.user("editor")
+    return e, t, t.user("editor")
+
+
+def test_abandoned_uploads_are_aborted_by_the_collector_after_expiry(make_server):
+    # URLs live a few seconds (time to send the parts), an upload 1 s longer: then the collector
+    # owns it.
+    e, t, user = own_server_editor(make_server, COFFER_UPLOAD_TTL="1s")
     data = pattern(PART + 5, 15)
     up = started(user, "abandoned.bin", len(data), expires_in=4)
     send_parts(up, data)
@@ -472,11 +477,7 @@ def test_abandoned_uploads_are_aborted_by_the_collector_after_expiry(make_server
 
 
 def test_the_background_collector_aborts_expired_uploads_too(make_server):
-    s = make_server(env=server_env(COFFER_UPLOAD_TTL="1s", COFFER_GC_INTERVAL="500ms"))
-    s.start()
-    e = DirectEnv(s)
-    t = e.tenant()
-    user = t.user("editor")
+    e, t, user = own_server_editor(make_server, COFFER_UPLOAD_TTL="1s", COFFER_GC_INTERVAL="500ms")
     data = pattern(3000, 16)
     up = started(user, "bg.bin", len(data), expires_in=3)
     assert put_bytes(up["url"], up["headers"], data)[0] == 200
@@ -493,11 +494,7 @@ def test_an_open_upload_outlives_the_upload_ttl_while_its_urls_are_valid(make_se
     # An upload may be completed until COFFER_UPLOAD_TTL after its URLs expire: the collector's
     # sweep of the store's stale incomplete uploads (S3 multipart uploads begun more than the TTL
     # ago) must leave it alone, however long ago it began.
-    s = make_server(env=server_env(COFFER_UPLOAD_TTL="1s"))
-    s.start()
-    e = DirectEnv(s)
-    t = e.tenant()
-    user = t.user("editor")
+    e, t, user = own_server_editor(make_server, COFFER_UPLOAD_TTL="1s")
     data = pattern(PART + 5, 20)
     up = started(user, "slow.bin", len(data), expires_in=120)
     first = send_parts(up, data, skip={2})
