@@ -155,10 +155,12 @@ def mib_s(size, seconds):
     return size / MiB / seconds
 
 
-def write_results(name, results):
-    out_dir = os.path.join(HERE, "results")
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json")
+def write_results(name, results, path=None):
+    """Writes `results` as JSON to `path` (a script's --json), by default to
+    bench/results/<name>-<time>.json; returns the path."""
+    if path is None:
+        path = os.path.join(HERE, "results", f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/log.h"
+
 namespace coffer::api {
 
 int http_status(ErrorCode code) {
@@ -53,6 +55,12 @@ std::string_view error_code_name(ErrorCode code) {
 }
 
 Response error_response(const Error& error, std::string_view request_id) {
+  // The client reads only the message; why the store or the server failed goes to the log.
+  if (error.code == ErrorCode::kStorageUnavailable) {
+    log::app().warn("request {}: storage unavailable: {}", request_id, error.detail);
+  } else if (error.code == ErrorCode::kInternal) {
+    log::app().error("request {}: internal error: {}", request_id, error.detail);
+  }
   boost::json::object inner;
   inner["code"] = error_code_name(error.code);
   inner["message"] = error.message;

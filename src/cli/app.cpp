@@ -82,6 +82,12 @@ Result<Storage> open_object_store(const Config& config) {
   }
 }
 
+service::IncompleteUploadSweeper incomplete_upload_sweeper(storage::ObjectStore& store) {
+  auto* s3 = dynamic_cast<storage::S3ObjectStore*>(&store);
+  if (s3 == nullptr) return {};
+  return [s3](SystemTime older_than) { return s3->abort_stale_uploads(older_than); };
+}
+
 Result<std::unique_ptr<auth::TokenAuthority>> make_token_authority(const Config& config,
                                                                   const Clock& clock,
                                                                   bool trust_external_issuers) {

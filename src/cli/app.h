@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "meta/metadata_store.h"
+#include "service/collector.h"
 #include "storage/fs/blob_signer.h"
 #include "storage/fs/fs_object_store.h"
 #include "storage/object_store.h"
@@ -34,6 +35,10 @@ struct Storage {
 
 // The object store the configuration names (default: a directory in the data dir).
 Result<Storage> open_object_store(const Config& config);
+
+// The collector's sweeper of incomplete uploads for `store` as open_object_store opened it: an
+// S3 store's abort_stale_uploads; empty for the local directory (it sweeps its own temporaries).
+service::IncompleteUploadSweeper incomplete_upload_sweeper(storage::ObjectStore& store);
 
 // Coffer's own token authority, with its signing key (generated into the data dir if needed),
 // and, when `trust_external_issuers`, the configured external issuers (this may fetch JWKS).

@@ -25,6 +25,7 @@
 #include "service/login.h"
 #include "service/permissions.h"
 #include "service/uploads.h"
+#include "storage/instrumented_object_store.h"
 
 namespace coffer::cli {
 namespace {
@@ -56,6 +57,15 @@ service::FilesConfig files_config(const Config& config) {
   f.deletion_grace = seconds(config.gc.grace);
   f.presign_expiry = seconds(config.transfer.presign_expiry);
   return f;
+}
+
+// The collector of the configured store: an S3 store also has its stale incomplete multipart
+// uploads aborted (those begun more than the upload TTL ago).
+service::CollectorOptions collector_options(const Config& config, storage::ObjectStore& opened) {
+  service::CollectorOptions options;
+  options.upload_ttl = seconds(config.transfer.upload_ttl);
+  options.sweep_incomplete_uploads = incomplete_upload_sweeper(opened);
+  return options;
 }
 
 std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
@@ -98,7 +108,8 @@ int run_serve(const GlobalOptions& global) {
     log::app().error("{} {}", storage.error().message, storage.error().detail);
     return 1;
   }
-  auto& store = storage->store;
+  // Every call to the store is timed and counted for /metrics.
+  storage::InstrumentedObjectStore store(*storage->store, metrics);
   SystemClock clock;
   auto tokens = make_token_authority(*config, clock, /*trust_external_issuers=*/true);
   if (!tokens) {
@@ -107,25 +118,25 @@ int run_serve(const GlobalOptions& global) {
   }
 
   auth::PasswordHasher hasher;
-  service::Health health(**db, *store);
+  service::Health health(**db, store);
   service::TenantRateLimiter rate_limiter(config->http.tenant_rate_limit);
-  // Every change made through this node empties the cache at once. On SQLite every change goes
-  // through this process, so the cache is exact. On PostgreSQL other nodes change users too, and
-  // nothing tells this one: a role change or a disabled user must hold on every node at once
-  // (API.md, the scale-out test), so the caller is read from the database on every request.
+  // SQLite: every change goes through this process, which empties the cache at once, so it is
+  // exact. PostgreSQL: another node may change a user, and a disabled user must be refused by
+  // every node at once; the user is read on every request there.
   std::optional<service::UserCache> user_cache;
   if ((*db)->reads_are_local()) user_cache.emplace();
-  service::Identity identity(**tokens, **db, rate_limiter, user_cache ? &*user_cache : nullptr);
+  service::UserCache* users = user_cache ? &*user_cache : nullptr;
+  service::Identity identity(**tokens, **db, rate_limiter, users);
   service::LoginThrottle throttle(config->auth.max_login_failures,
                                   seconds(config->auth.login_lockout));
   service::Login login(**db, hasher, **tokens, throttle, clock, seconds(config->auth.token_ttl));
-  service::Directory directory(**db, *store, hasher, clock, user_cache ? &*user_cache : nullptr);
+  service::Directory directory(**db, store, hasher, clock, users);
   service::Permissions permissions(**db, clock);
-  service::Files files(**db, *store, clock, files_config(*config));
-  service::Uploads uploads(**db, *store, files, clock, uploads_config(*config));
+  service::Files files(**db, store, clock, files_config(*config));
+  service::Uploads uploads(**db, store, files, clock, uploads_config(*config));
   service::Blobs blobs(storage->blob_signer ? &*storage->blob_signer : nullptr, storage->fs_store,
-                       *store, clock);
-  service::Collector collector(**db, *store, clock);
+                       store, clock);
+  service::Collector collector(**db, store, clock, collector_options(*config, *storage->store));
   service::BackgroundCollector background_collector(collector, config->gc.interval);
 
   api::ServiceHandlers service_handlers(health, metrics);
@@ -144,7 +155,7 @@ int run_serve(const GlobalOptions& global) {
 
   log::app().info("coffer listening on http://{}:{} (database: {}, storage: {})",
                   config->http.listen.substr(0, config->http.listen.rfind(':')), server.port(0),
-                  (*db)->reads_are_local() ? "sqlite" : "postgresql", store->kind());
+                  (*db)->reads_are_local() ? "sqlite" : "postgresql", store.kind());
   if (separate_metrics) log::app().info("metrics on port {}", server.port(1));
   bool clean = server.run();
   background_collector.stop();
@@ -257,14 +268,15 @@ int run_gc(const GlobalOptions& global) {
   auto storage = open_object_store(*config);
   if (!storage) return fail("gc", storage.error());
   SystemClock clock;
-  service::Collector collector(**db, *storage->store, clock);
+  service::Collector collector(**db, *storage->store, clock,
+                               collector_options(*config, *storage->store));
   auto due = collector.collect_due();
   if (!due) return fail("gc", due.error());
   auto orphans = collector.sweep_orphans();
   if (!orphans) return fail("gc", orphans.error());
   std::cout << "gc: removed " << due->expired_uploads << " objects of abandoned uploads, "
             << due->deleted_objects << " objects of deleted or replaced files, " << orphans->orphans
-            << " unreferenced objects\n";
+            << " unreferenced objects, " << due->stale_uploads << " incomplete uploads\n";
   return 0;
 }
 

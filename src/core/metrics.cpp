@@ -86,6 +86,9 @@ RouteMetrics& Metrics::route(std::string_view route) {
 
 StorageCallMetrics& Metrics::storage_call(std::string_view op) {
   std::lock_guard lock(mu_);
+  for (auto& s : storage_) {
+    if (s.op() == op) return s;
+  }
   return storage_.emplace_back(std::string(op));
 }
 

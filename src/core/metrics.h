@@ -52,6 +52,9 @@ class StorageCallMetrics {
   explicit StorageCallMetrics(std::string op) : op_(std::move(op)) {}
   void record(bool ok, std::chrono::nanoseconds latency);
   void render(std::string& out) const;
+  const std::string& op() const { return op_; }
+  std::uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
+  std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 
  private:
   std::string op_;
@@ -64,6 +67,7 @@ class Metrics {
  public:
   // Registers (once, at start-up) and returns the series of a route template. Stable address.
   RouteMetrics& route(std::string_view route);
+  // The series of one kind of object store call, registered on first use. Stable address.
   StorageCallMetrics& storage_call(std::string_view op);
 
   std::atomic<std::int64_t> requests_in_flight{0};

@@ -136,11 +136,17 @@ class SocketBodySource final : public ByteSource {
       auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
       if (ec) co_return Error::BadRequest("client connection lost");
     }
+    // Beast reads the socket into buffer_ only as far as its free capacity goes (at most 64 KiB),
+    // and the header read left it at a few KiB: without room, a body arrives 4 KiB per read, each
+    // a round trip from the worker thread.
+    if (buffer_.capacity() - buffer_.size() < kSocketReadBytes)
+      buffer_.reserve(buffer_.size() + kSocketReadBytes);
+    std::size_t total = 0;
     for (;;) {
-      if (parser_.is_done()) co_return std::size_t{0};
+      if (parser_.is_done()) co_return total;
       auto& body = parser_.get().body();
-      body.data = out.data();
-      body.size = out.size();
+      body.data = out.data() + total;
+      body.size = out.size() - total;
       body.more = true;
       stream_.expires_after(timeout_);
       auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, kTuple);
@@ -150,11 +156,18 @@ class SocketBodySource final : public ByteSource {
       }
       if (ec == beast::error::timeout) co_return Error{ErrorCode::kRequestTimeout, "request body timeout", "body read timed out"};
       if (ec) co_return Error::BadRequest("the request body ended early or is malformed");
-      std::size_t got = out.size() - parser_.get().body().size;
+      const std::size_t got = out.size() - total - parser_.get().body().size;
       metrics_.bytes_in.fetch_add(got, std::memory_order_relaxed);
-      if (got > 0) co_return got;
+      total += got;
+      if (total == 0) continue;
+      // Whatever more has already arrived goes into the same read; nothing waits for more.
+      boost::system::error_code available_ec;
+      const bool more_waiting = buffer_.size() > 0 || stream_.socket().available(available_ec) > 0;
+      if (total == out.size() || available_ec || !more_waiting) co_return total;
     }
   }
+
+  static constexpr std::size_t kSocketReadBytes = 64 * 1024;
 
   asio::any_io_executor ex_;
   beast::tcp_stream& stream_;

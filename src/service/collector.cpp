@@ -44,9 +44,14 @@ Result<CollectStats> Collector::collect_due() {
     }
     if (intents.size() < static_cast<std::size_t>(kBatch) &&
         deletions.size() < static_cast<std::size_t>(kBatch)) {
-      return stats;
+      break;
     }
   }
+  if (options_.sweep_incomplete_uploads) {
+    COFFER_TRY(stats.stale_uploads,
+               options_.sweep_incomplete_uploads(clock_.now() - options_.upload_ttl));
+  }
+  return stats;
 }
 
 Result<CollectStats> Collector::sweep_orphans() {
@@ -96,9 +101,11 @@ void BackgroundCollector::run() {
     auto stats = collector_.collect_due();
     if (!stats) {
       log::app().warn("collector: {} {}", stats.error().message, stats.error().detail);
-    } else if (stats->expired_uploads + stats->deleted_objects > 0) {
-      log::app().info("collector: removed {} objects of abandoned uploads, {} deleted objects",
-                      stats->expired_uploads, stats->deleted_objects);
+    } else if (stats->expired_uploads + stats->deleted_objects + stats->stale_uploads > 0) {
+      log::app().info(
+          "collector: removed {} objects of abandoned uploads, {} deleted objects, {} incomplete "
+          "uploads",
+          stats->expired_uploads, stats->deleted_objects, stats->stale_uploads);
     }
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stopping_; });

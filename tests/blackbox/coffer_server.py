@@ -1,4 +1,10 @@
-"""Starts and stops the real coffer binary for black-box tests."""
+"""Starts and stops the real coffer binary for black-box tests, on either object store backend.
+
+The backend comes from the environment: COFFER_TEST_STORAGE=s3 (with COFFER_TEST_S3_ENDPOINT,
+COFFER_TEST_S3_BUCKET and the AWS_* credentials, as the ctest fixture of tests/CMakeLists.txt
+sets them) runs every CofferServer on that bucket under a fresh random key prefix; anything else
+runs it on the local directory in its data dir. Tests look at the store only through
+CofferServer.store (a StoreView), so that they hold on both backends unchanged."""
 import os
 import re
 import signal
@@ -13,11 +19,152 @@ import requests
 from coffer_database import server_database
 
 COFFER_BIN = os.environ.get("COFFER_BIN", os.path.join(os.path.dirname(__file__), "../../build/coffer"))
-# "s3": servers store their objects on the ctest fixture's Ceph RGW (COFFER_TEST_S3_ENDPOINT,
-# COFFER_TEST_S3_BUCKET and the AWS_* credentials), each under a fresh key prefix; else "fs".
 STORAGE = os.environ.get("COFFER_TEST_STORAGE", "fs")
 # COFFER_TEST_DATABASE_URL (a postgresql:// URL) puts each server's metadata in a fresh schema
 # of that database, dropped at close(); else each has its own SQLite file (coffer_database.py).
+
+
+def s3_settings():
+    """(endpoint, bucket) of the test RGW; fails clearly when the fixture's variables are missing."""
+    try:
+        return os.environ["COFFER_TEST_S3_ENDPOINT"], os.environ["COFFER_TEST_S3_BUCKET"]
+    except KeyError as e:
+        raise RuntimeError(f"COFFER_TEST_STORAGE=s3 needs {e.args[0]} (see tests/CMakeLists.txt)") from None
+
+
+def s3_client(endpoint=None):
+    """A boto3 S3 client for the test RGW (path style, the fixture's credentials)."""
+    import boto3  # Debian's python3-boto3; only the s3 runs need it
+    from botocore.config import Config
+    endpoint = endpoint or s3_settings()[0]
+    return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2},
+                                      connect_timeout=5, read_timeout=60))
+
+
+class StoreView:
+    """What a test may see of a server's object store, the same on every backend.
+
+    Keys are Coffer's object keys ("<tenant_id>/<id>"), without any bucket key prefix."""
+
+    kind = "?"
+
+    def keys(self, prefix=""):
+        """Every object key under `prefix` (a tenant id names its folder), as a set."""
+        raise NotImplementedError
+
+    def read(self, key):
+        """The bytes of one object."""
+        raise NotImplementedError
+
+    def incomplete(self):
+        """Leftovers of puts that never completed, which are not objects: temporary files (fs),
+        unfinished multipart uploads (s3). A list of names."""
+        raise NotImplementedError
+
+    def presigned_base(self, server):
+        """What every presigned URL of this store starts with."""
+        raise NotImplementedError
+
+    def cleanup(self):
+        pass
+
+
+class FsStoreView(StoreView):
+    kind = "fs"
+
+    def __init__(self, root):
+        self.root = root  # the FsObjectStore root: objects/ and tmp/ below it
+
+    @property
+    def objects_root(self):
+        return os.path.join(self.root, "objects")
+
+    def keys(self, prefix=""):
+        base = os.path.join(self.objects_root, prefix)
+        found = set()
+        for dirpath, _, filenames in os.walk(base):
+            for name in filenames:
+                found.add(os.path.relpath(os.path.join(dirpath, name), self.objects_root))
+        return found
+
+    def read(self, key):
+        with open(os.path.join(self.objects_root, key), "rb") as f:
+            return f.read()
+
+    def incomplete(self):
+        tmp = os.path.join(self.root, "tmp")
+        return sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []
+
+    def presigned_base(self, server):
+        return server.url + "/blob/"
+
+
+class S3StoreView(StoreView):
+    kind = "s3"
+
+    def __init__(self, endpoint, bucket, key_prefix, owned=False):
+        """owned: the prefix is this view's own (fresh and random), so cleanup() may empty it.
+        endpoint None: the test RGW's, looked up only when the view is used (a server given an
+        s3:// URL may be one that must refuse to start)."""
+        self._endpoint, self.bucket, self.key_prefix, self.owned = endpoint, bucket, key_prefix, owned
+        self._client = None
+
+    @property
+    def endpoint(self):
+        return self._endpoint or s3_settings()[0]
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = s3_client(self.endpoint)
+        return self._client
+
+    def full_keys(self, prefix=""):
+        """Every S3 key under <key prefix><prefix>, as S3 names it."""
+        found = set()
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key_prefix + prefix):
+            found.update(o["Key"] for o in page.get("Contents", []))
+        return found
+
+    def keys(self, prefix=""):
+        return {k[len(self.key_prefix):] for k in self.full_keys(prefix)}
+
+    def read(self, key):
+        return self.client.get_object(Bucket=self.bucket, Key=self.key_prefix + key)["Body"].read()
+
+    def multipart_uploads(self):
+        """(key, upload id) of every unfinished multipart upload under the key prefix."""
+        uploads, kw = [], {}
+        while True:
+            page = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.key_prefix, **kw)
+            uploads += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+            if not page.get("IsTruncated"):
+                return uploads
+            kw = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+    def incomplete(self):
+        return sorted(f"{key} {upload_id}" for key, upload_id in self.multipart_uploads())
+
+    def presigned_base(self, server):
+        return f"{self.endpoint}/{self.bucket}/{self.key_prefix}"
+
+    def cleanup(self):
+        """Removes everything under an owned key prefix (RGW's memstore keeps objects in RAM)."""
+        if not self.owned:
+            return
+        try:
+            for key, upload_id in self.multipart_uploads():
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            keys = sorted(self.full_keys())
+            for i in range(0, len(keys), 1000):
+                self.client.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+        except Exception:  # noqa: BLE001 - RGW may be gone already (fault tests); never mask a result
+            pass
 
 
 def free_port():
@@ -29,23 +176,55 @@ def free_port():
 class CofferServer:
     """One coffer process with its own data directory and port."""
 
-    def __init__(self, env=None, config_text=None, data_dir=None, args=("serve",)):
+    def __init__(self, env=None, config_text=None, data_dir=None, args=("serve",), storage=None):
+        """storage: "fs" or "s3"; default COFFER_TEST_STORAGE. An env with its own
+        COFFER_STORAGE_URL keeps it (and the store view follows a file: URL)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="coffer-test-")
         self.data_dir = data_dir or os.path.join(self.tmp.name, "var")
         self.extra_env = dict(env or {})
+        self.storage = storage or STORAGE
+        self.store = self._open_store_view()
         self.config_text = config_text
         self.args = list(args)
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp.name, "server.log")
+        self.storage = self.store.kind  # what the server really runs on
         # SQLite in the data dir, or a fresh schema of COFFER_TEST_DATABASE_URL (coffer_database.py).
         self.database = server_database(self.data_dir, self.extra_env)
-        self.storage = "fs"
-        if STORAGE == "s3" and "COFFER_STORAGE_URL" not in self.extra_env:
-            self.storage = "s3"
-            self.s3_endpoint = os.environ["COFFER_TEST_S3_ENDPOINT"]
-            self.s3_bucket = os.environ["COFFER_TEST_S3_BUCKET"]
-            self.s3_prefix = f"coffer-blackbox/{uuid.uuid4().hex}/"
+
+    # The S3 location of a server on S3, for tests that talk to the bucket themselves.
+    @property
+    def s3_endpoint(self):
+        return self.store.endpoint
+
+    @property
+    def s3_bucket(self):
+        return self.store.bucket
+
+    @property
+    def s3_prefix(self):
+        return self.store.key_prefix
+
+    def _open_store_view(self):
+        url = self.extra_env.get("COFFER_STORAGE_URL")
+        if url is None and self.storage == "s3":
+            endpoint, bucket = s3_settings()
+            prefix = f"coffer-test-{uuid.uuid4().hex[:16]}/"
+            # An env's own endpoint (a proxy in front of RGW) is kept; the view talks to RGW.
+            self.extra_env.update({"COFFER_STORAGE_URL": f"s3://{bucket}/{prefix}", "COFFER_S3_PATH_STYLE": "true"})
+            self.extra_env.setdefault("AWS_ENDPOINT_URL_S3", endpoint)
+            return S3StoreView(endpoint, bucket, prefix, owned=True)
+        if url is None:
+            return FsStoreView(os.path.join(self.data_dir, "objects"))
+        if url.startswith("file:"):
+            path = url[5:]
+            return FsStoreView(path[2:] if path.startswith("//") else path)
+        if url.startswith("s3://"):
+            bucket, _, prefix = url[5:].partition("/")
+            prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+            return S3StoreView(None, bucket, prefix)
+        raise ValueError(f"unknown COFFER_STORAGE_URL {url}")
 
     # -- process control -------------------------------------------------------------------
     def command(self, *args, env=None, check=True, input=None):
@@ -69,10 +248,6 @@ class CofferServer:
         if self.database.url:
             env["COFFER_DATABASE_URL"] = self.database.url
         env.setdefault("COFFER_LISTEN", "127.0.0.1:0")
-        if self.storage == "s3":
-            env["COFFER_STORAGE_URL"] = f"s3://{self.s3_bucket}/{self.s3_prefix}"
-            env["AWS_ENDPOINT_URL_S3"] = self.s3_endpoint
-            env["COFFER_S3_PATH_STYLE"] = "true"
         env.update(self.extra_env)
         return env
 
@@ -118,6 +293,7 @@ class CofferServer:
 
     def close(self):
         self.stop()
+        self.store.cleanup()
         self.database.close()
         self.tmp.cleanup()
 

@@ -1,6 +1,6 @@
 """Shared helpers for the black-box tests of API.md "Files": tenants and users made fast (no
 passwords: tokens come from `coffer token`), uploads built byte for byte, listings, usage checks
-and a look at the local object store's directory."""
+and a look at the object store (either backend, through coffer_server.StoreView)."""
 import hashlib
 import itertools
 import os
@@ -40,6 +40,23 @@ def assert_error(r, status, code):
     assert body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert body["error"]["request_id"] == r.headers["X-Request-Id"]
+
+
+def assert_presigned_refused(r, store):
+    """A presigned URL refused by whoever serves it: Coffer's /blob route (fs) answers API.md's
+    error JSON, the S3 store its own XML error; both with 403."""
+    assert r.status_code == 403, (r.request.url, r.status_code, r.text[:300])
+    if store.kind == "fs":
+        assert r.json()["error"]["code"] == "forbidden", r.text
+    else:
+        assert b"<Code>AccessDenied</Code>" in r.content or b"SignatureDoesNotMatch" in r.content, r.text
+
+
+def storage_metric(server, name, op):
+    """The value of a storage metric of /metrics for one op (coffer_storage_calls_total, ...)."""
+    m = re.search(rf'^{name}{{op="{op}"}} (\d+)$', server.get("/metrics").text, re.M)
+    assert m, (name, op)
+    return int(m.group(1))
 
 
 def assert_file_object(f, *, path=None, data=None, content_type=None, owner=None, role=None,
@@ -238,7 +255,7 @@ class Tenant:
         return expected
 
     def objects(self):
-        """Keys of the objects the local store holds under this tenant's prefix."""
+        """Keys of the objects the store holds under this tenant's prefix."""
         return self.env.objects(self.id)
 
 
@@ -263,20 +280,20 @@ class Env:
         assert r.status_code == 201, r.text
         return Tenant(self, r.json(), "boss")
 
-    def objects_root(self):
-        return os.path.join(self.server.data_dir, "objects", "objects")
+    @property
+    def store(self):
+        """The server's object store, seen the same way on every backend (coffer_server.StoreView)."""
+        return self.server.store
 
     def objects(self, prefix=""):
-        root = os.path.join(self.objects_root(), prefix)
-        keys = set()
-        for dirpath, _, filenames in os.walk(root):
-            for name in filenames:
-                keys.add(os.path.relpath(os.path.join(dirpath, name), self.objects_root()))
-        return keys
+        """Keys of the objects the store holds under `prefix` (a tenant id: that tenant's)."""
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return self.store.keys(prefix)
 
     def temp_files(self):
-        tmp = os.path.join(self.server.data_dir, "objects", "tmp")
-        return os.listdir(tmp) if os.path.isdir(tmp) else []
+        """Leftovers of puts that never completed (fs temporary files, s3 multipart uploads)."""
+        return self.store.incomplete()
 
     def gc(self):
         r = self.server.command("gc")

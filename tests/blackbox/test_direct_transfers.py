@@ -91,7 +91,7 @@ class StoreView:
 class DirectEnv(Env):
     def __init__(self, server):
         super().__init__(server)
-        self.store = StoreView(server)
+        self.view = StoreView(server)  # with its direct-upload leftovers
 
     def metric(self, name):
         text = self.server.get("/metrics").text
@@ -273,7 +273,7 @@ def test_a_small_upload_gets_one_url_bound_to_its_size_and_checksum(env, tenant)
     assert r.headers["Location"] == f"{API}/files/{f['id']}"
     assert download_bytes(user, f["id"]) == data
     assert tenant.info()["used_bytes"] == len(data)
-    env.store.assert_clean(tenant, [f])
+    env.view.assert_clean(tenant, [f])
 
 
 def test_a_large_upload_gets_part_urls_and_completes_with_their_etags(env, tenant):
@@ -292,7 +292,7 @@ def test_a_large_upload_gets_part_urls_and_completes_with_their_etags(env, tenan
     assert_file_object(r.json(), path="big/three-parts.bin", data=data,
                        content_type="application/octet-stream")
     assert download_bytes(user, r.json()["id"]) == data
-    env.store.assert_clean(tenant, [r.json()])
+    env.view.assert_clean(tenant, [r.json()])
 
 
 def test_an_empty_file(env, tenant):
@@ -310,7 +310,7 @@ def test_overwrite_through_a_direct_upload_makes_a_new_version(env, tenant):
     assert (f["id"], f["version"]) == (first["id"], 2)
     assert download_bytes(user, f["id"]) == b"version two"
     env.gc()
-    env.store.assert_clean(tenant, [f])
+    env.view.assert_clean(tenant, [f])
 
 
 # -- presigned downloads -------------------------------------------------------------------------
@@ -413,7 +413,7 @@ def test_a_completed_uploads_urls_can_no_longer_change_the_file(env, tenant):
     for number, url, size in part_urls(up):
         assert put_bytes(url, up["headers"], pattern(size, 8))[0] in (403, 404)
     assert download_bytes(user, f["id"]) == big
-    env.store.assert_clean(tenant, tenant.all_files())
+    env.view.assert_clean(tenant, tenant.all_files())
 
 
 # -- complete verifies before anything is visible -----------------------------------------------
@@ -429,9 +429,9 @@ def test_complete_with_a_wrong_size_leaves_nothing_visible(env, tenant):
     assert user.list().json()["items"] == []
     assert tenant.info()["used_bytes"] == 0
     assert_error(complete(user, up["upload_id"], parts), 404, "not_found")  # the upload is over
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
     env.gc()
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
     user.put("short.bin", b"the path is free")
 
 
@@ -445,9 +445,9 @@ def test_complete_with_a_wrong_checksum_leaves_nothing_visible(env, tenant):
     assert_error(r, 400, "bad_request")
     assert "checksum" in r.json()["error"]["message"]
     assert user.list().json()["items"] == []
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
     env.gc()
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
 
 
 def test_a_single_part_with_the_wrong_checksum_is_refused_by_the_store(env, tenant):
@@ -486,13 +486,13 @@ def test_abort_leaves_no_object_and_no_unfinished_upload(env, tenant):
     data = pattern(PART + 5, 14)
     up = started(user, "aborted.bin", len(data))
     parts = send_parts(up, data)
-    assert env.store.open_uploads(tenant.id)
+    assert env.view.open_uploads(tenant.id)
     r = abort(user, up["upload_id"])
     assert r.status_code == 204, r.text
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
     for number, url, size in part_urls(up):
         assert put_bytes(url, up["headers"], data[:size])[0] in (403, 404)
-    env.store.assert_clean(tenant)
+    env.view.assert_clean(tenant)
     assert_error(complete(user, up["upload_id"], parts), 404, "not_found")
     assert_error(abort(user, up["upload_id"]), 404, "not_found")
     assert user.list().json()["items"] == []
@@ -512,16 +512,16 @@ def test_abandoned_uploads_are_aborted_by_the_collector_after_expiry(make_server
     one = started(user, "never-sent.bin", 10, expires_in=4)
     half = started(user, "half.bin", len(data), expires_in=4)
     send_parts(half, data, skip={2})
-    assert len(e.store.open_uploads(t.id)) == 3
+    assert len(e.view.open_uploads(t.id)) == 3
     sleep_past(half["expires_at"], 1.5)
     assert_error(complete(user, up["upload_id"], [{"number": 1, "etag": '"x"'}]), 404, "not_found")
     assert_error(abort(user, one["upload_id"]), 404, "not_found")
     out = e.gc()
     assert "3 objects of abandoned uploads" in out, out
-    e.store.assert_clean(t)
+    e.view.assert_clean(t)
     for number, url, size in part_urls(up):
         assert put_bytes(url, up["headers"], data[:size])[0] in (403, 404)
-    e.store.assert_clean(t)
+    e.view.assert_clean(t)
 
 
 def test_the_background_collector_aborts_expired_uploads_too(make_server):
@@ -533,12 +533,12 @@ def test_the_background_collector_aborts_expired_uploads_too(make_server):
     data = pattern(3000, 16)
     up = started(user, "bg.bin", len(data), expires_in=3)
     assert put_bytes(up["url"], up["headers"], data)[0] == 200
-    assert e.store.open_uploads(t.id)
+    assert e.view.open_uploads(t.id)
     sleep_past(up["expires_at"], 1)
     deadline = time.time() + 20
-    while e.store.open_uploads(t.id) and time.time() < deadline:
+    while e.view.open_uploads(t.id) and time.time() < deadline:
         time.sleep(0.2)
-    e.store.assert_clean(t)
+    e.view.assert_clean(t)
     assert_error(complete(user, up["upload_id"]), 404, "not_found")
 
 
@@ -598,7 +598,7 @@ def test_a_quota_used_up_meanwhile_is_507_at_complete_and_nothing_is_visible(env
     assert r.status_code == 201, r.text
     assert t.info()["used_bytes"] == 6000
     env.gc()
-    env.store.assert_clean(t, [r.json()])
+    env.view.assert_clean(t, [r.json()])
 
 
 def test_path_and_role_are_checked_again_at_complete(env, tenant):
@@ -705,4 +705,4 @@ def test_one_gib_through_part_urls_with_curl(make_server, scratch):
     assert (got, h.hexdigest()) == (size, digest)
     # Memory stays flat: bytes streamed, never held whole.
     assert peak_rss_mib(s.proc.pid) < 300
-    e.store.assert_clean(t, [f])
+    e.view.assert_clean(t, [f])

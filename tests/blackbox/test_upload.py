@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from coffer_server import CofferServer, recv_all, split_response
 from files_support import (API, Env, assert_error, assert_file_object, content_disposition_filename,
-                           file_part, multipart, path_part, q, run_parallel, sha256)
+                           file_part, multipart, path_part, q, run_parallel, sha256, storage_metric)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,18 @@ def download_bytes(user, file_id):
     r = user.download(file_id)
     assert r.status_code == 200, r.text
     return r.content
+
+
+def test_metrics_show_storage_calls(env, editor):
+    """API.md "Service": /metrics shows storage call latency and errors."""
+    before = storage_metric(env.server, "coffer_storage_calls_total", "put")
+    f = editor.put("metrics/one.bin", b"counted")
+    assert storage_metric(env.server, "coffer_storage_calls_total", "put") > before
+    assert storage_metric(env.server, "coffer_storage_errors_total", "put") == 0
+    assert download_bytes(editor, f["id"]) == b"counted"
+    assert storage_metric(env.server, "coffer_storage_calls_total", "get") > 0
+    text = env.server.get("/metrics").text
+    assert re.search(r'^coffer_storage_call_duration_seconds_count\{op="put"\} [1-9]', text, re.M), text
 
 
 # -- multipart/form-data ------------------------------------------------------------------------
