@@ -360,10 +360,20 @@ def _run(server, rng, run_started, capsys):
     gc_thread.start()
     restart_seconds = []
     load_started = time.time()
+    def writes_done():
+        return sum(stats.succeeded[op] for op in ("upload", "overwrite", "rename", "delete"))
+
     for i in range(KILLS):
+        writes_before = writes_done()
         # Mostly 20–400 ms into the load; sometimes right after the restart, into the collector's
         # first pass over what the last crash left behind.
         time.sleep(rng.uniform(0.0, 0.02) if rng.random() < 0.1 else rng.uniform(0.02, 0.4))
+        # On a slow store or a busy machine, let some writes through first (up to 3 s), so that
+        # every kill lands on a server that is doing work, not on one still starting.
+        if rng.random() >= 0.1:
+            deadline = time.time() + 3
+            while writes_done() - writes_before < 5 and time.time() < deadline:
+                time.sleep(0.01)
         if i == KILLS // 2:
             gc_stop.set()
             gc_thread.join(130)
